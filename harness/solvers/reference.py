@@ -62,6 +62,34 @@ def _solve(prob: cp.Problem, tol: float, max_iter: int) -> tuple[str, str, int, 
     return status, raw, int(iters or 0), elapsed
 
 
+def build_gated_problem(
+    X: FloatArray, y: FloatArray, D: BoolArray, beta: float
+) -> tuple[cp.Problem, cp.Variable]:
+    """cvxpy model of eq. (5) with whole-matrix atoms (size independent of P)."""
+    W = cp.Variable((X.shape[1], D.shape[1]))
+    pred = cp.sum(cp.multiply(D.astype(float), X @ W), axis=1)
+    obj = 0.5 * cp.sum_squares(pred - y) + beta * cp.sum(cp.norm(W, 2, axis=0))
+    return cp.Problem(cp.Minimize(obj)), W
+
+
+def build_relu_problem(
+    X: FloatArray, y: FloatArray, D: BoolArray, beta: float
+) -> tuple[cp.Problem, cp.Variable, cp.Variable, cp.Constraint, cp.Constraint]:
+    """cvxpy model of eq. (3) with whole-matrix atoms (size independent of P)."""
+    d, P = X.shape[1], D.shape[1]
+    Dm = D.astype(float)
+    S = 2.0 * Dm - 1.0
+    U = cp.Variable((d, P))
+    V = cp.Variable((d, P))
+    pred = cp.sum(cp.multiply(Dm, X @ (U - V)), axis=1)
+    obj = 0.5 * cp.sum_squares(pred - y) + beta * (
+        cp.sum(cp.norm(U, 2, axis=0)) + cp.sum(cp.norm(V, 2, axis=0))
+    )
+    cons_u = cp.multiply(S, X @ U) >= 0
+    cons_v = cp.multiply(S, X @ V) >= 0
+    return cp.Problem(cp.Minimize(obj), [cons_u, cons_v]), U, V, cons_u, cons_v
+
+
 def solve_gated_reference(
     X: FloatArray,
     y: FloatArray,
@@ -82,10 +110,7 @@ def solve_gated_reference(
     D = F.check_patterns(D, X.shape[0])
     beta = F.check_beta(beta)
     d, P = X.shape[1], D.shape[1]
-    W = cp.Variable((d, P))
-    pred = cp.sum(cp.multiply(D.astype(float), X @ W), axis=1)
-    obj = 0.5 * cp.sum_squares(pred - y) + beta * cp.sum(cp.norm(W, 2, axis=0))
-    prob = cp.Problem(cp.Minimize(obj))
+    prob, W = build_gated_problem(X, y, D, beta)
     status, raw, iters, elapsed = _solve(prob, tol, max_iter)
     W_val = np.zeros((d, P)) if W.value is None else np.asarray(W.value, dtype=float)
     if W.value is None and status == "optimal":
@@ -131,17 +156,7 @@ def solve_relu_reference(
     D = F.check_patterns(D, X.shape[0])
     beta = F.check_beta(beta)
     d, P = X.shape[1], D.shape[1]
-    Dm = D.astype(float)
-    S = 2.0 * Dm - 1.0
-    U = cp.Variable((d, P))
-    V = cp.Variable((d, P))
-    pred = cp.sum(cp.multiply(Dm, X @ (U - V)), axis=1)
-    obj = 0.5 * cp.sum_squares(pred - y) + beta * (
-        cp.sum(cp.norm(U, 2, axis=0)) + cp.sum(cp.norm(V, 2, axis=0))
-    )
-    cons_u = cp.multiply(S, X @ U) >= 0
-    cons_v = cp.multiply(S, X @ V) >= 0
-    prob = cp.Problem(cp.Minimize(obj), [cons_u, cons_v])
+    prob, U, V, cons_u, cons_v = build_relu_problem(X, y, D, beta)
     status, raw, iters, elapsed = _solve(prob, tol, max_iter)
     if U.value is None or V.value is None:
         U_val, V_val = np.zeros((d, P)), np.zeros((d, P))

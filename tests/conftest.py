@@ -1,0 +1,30 @@
+"""Shared fixtures: tiny instances with fixed seeds."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from harness.instances import Instance, gaussian_instance, make_rng  # noqa: E402
+from harness.patterns import PatternSet, sample_patterns  # noqa: E402
+
+
+@pytest.fixture(params=[0, 1, 2], ids=lambda s: f"seed{s}")
+def any_seed(request: pytest.FixtureRequest) -> int:
+    """A test using this fixture must pass for every seed."""
+    return int(request.param)
+
+
+def small_problem(seed: int, n: int = 30, d: int = 3, P: int = 25) -> tuple[Instance, PatternSet]:
+    inst = gaussian_instance(n, d, seed, labels="planted", width=4, noise=0.1)
+    ps = sample_patterns(inst.X, P, make_rng(seed + 1000))
+    return inst, ps
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return make_rng(12345)
