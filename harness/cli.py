@@ -19,6 +19,7 @@ import numpy as np
 
 from harness import __version__
 from harness.errors import HarnessError, InputError
+from harness.patterns import PatternSet
 
 #: Modules contributing sub-commands through ``add_subcommands(subparsers)``.
 _PLUGIN_MODULES = (
@@ -92,13 +93,16 @@ def _cmd_instance(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- patterns
-def _patterns_for(X: np.ndarray, sample: int | None, seed: int, enumerate_all: bool, cap: int):
+def _patterns_for(
+    X: np.ndarray, sample: int | None, seed: int, enumerate_all: bool, cap: int
+) -> PatternSet:
     from harness.instances import make_rng
     from harness.patterns import enumerate_pattern_set, sample_patterns
 
     if enumerate_all:
         return enumerate_pattern_set(X, cap=cap)
-    assert sample is not None
+    if sample is None:
+        raise InputError("pass --patterns P (or --sample P) to sample patterns")
     return sample_patterns(X, sample, make_rng(seed))
 
 

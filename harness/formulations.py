@@ -128,7 +128,9 @@ def group_norms(W: FloatArray) -> FloatArray:
     return np.sqrt(np.einsum("dp,dp->p", W, W))
 
 
-def gated_objective(X: FloatArray, y: FloatArray, D: BoolArray, W: FloatArray, beta: float) -> float:
+def gated_objective(
+    X: FloatArray, y: FloatArray, D: BoolArray, W: FloatArray, beta: float
+) -> float:
     """Gated-ReLU group lasso, THEORY.md eq. (5).
 
     ``1/2 ||sum_i D_i X w_i - y||^2 + beta sum_i ||w_i||_2``.
@@ -201,7 +203,9 @@ def ridge_weights(X: FloatArray, y: FloatArray, D: BoolArray, beta: float) -> Fl
     return X.T @ (D * z[:, None])
 
 
-def ridge_objective(X: FloatArray, y: FloatArray, D: BoolArray, W: FloatArray, beta: float) -> float:
+def ridge_objective(
+    X: FloatArray, y: FloatArray, D: BoolArray, W: FloatArray, beta: float
+) -> float:
     """Objective of (11): ``1/2||sum_i D_i X w_i - y||^2 + beta/2 sum_i ||w_i||^2``."""
     r = gated_predict(X, D, W) - y
     return float(0.5 * r @ r + 0.5 * beta * np.sum(W * W))
@@ -221,7 +225,9 @@ def _best_scale(v: FloatArray, y: FloatArray, t_max: float) -> float:
     return float(np.clip(float(v @ y) / vv, 0.0, t_max))
 
 
-def gated_dual_bound(X: FloatArray, y: FloatArray, D: BoolArray, v: FloatArray, beta: float) -> float:
+def gated_dual_bound(
+    X: FloatArray, y: FloatArray, D: BoolArray, v: FloatArray, beta: float
+) -> float:
     """Certified lower bound on the optimum of (5) on patterns ``D`` (weak duality).
 
     Dual of (5): ``max_v v^T y - 1/2||v||^2`` s.t. ``||X^T D_i v||_2 <= beta`` for all i.

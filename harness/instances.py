@@ -143,7 +143,10 @@ def gaussian_instance(
 def save_instance(path: str | os.PathLike[str], instance: Instance) -> None:
     """Write ``X``, ``y`` (float64) and optional ``D`` (uint8 0/1) to ``path`` atomically."""
     path = Path(path)
-    arrays: dict[str, np.ndarray] = {"X": instance.X.astype(np.float64), "y": instance.y.astype(np.float64)}
+    arrays: dict[str, np.ndarray] = {
+        "X": instance.X.astype(np.float64),
+        "y": instance.y.astype(np.float64),
+    }
     if instance.D is not None:
         arrays["D"] = instance.D.astype(np.uint8)
     if instance.teacher is not None:
@@ -176,7 +179,10 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
             D = check_patterns(data["D"], X.shape[0]) if "D" in keys else None
             teacher = None
             if {"teacher_U", "teacher_alpha"} <= keys:
-                teacher = PlantedNetwork(U=np.asarray(data["teacher_U"], float), alpha=np.asarray(data["teacher_alpha"], float))
+                teacher = PlantedNetwork(
+                    U=np.asarray(data["teacher_U"], float),
+                    alpha=np.asarray(data["teacher_alpha"], float),
+                )
     except InputError:
         raise
     except Exception as exc:  # zipfile/pickle/format errors

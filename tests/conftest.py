@@ -9,8 +9,8 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from harness.instances import Instance, gaussian_instance, make_rng  # noqa: E402
-from harness.patterns import PatternSet, sample_patterns  # noqa: E402
+from harness.instances import Instance, gaussian_instance, make_rng
+from harness.patterns import PatternSet, sample_patterns
 
 
 @pytest.fixture(params=[0, 1, 2], ids=lambda s: f"seed{s}")

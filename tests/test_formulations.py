@@ -49,16 +49,16 @@ def test_network_gradient_finite_differences(rng: np.random.Generator) -> None:
     for idx in np.ndindex(U.shape):
         E = np.zeros_like(U)
         E[idx] = eps
-        fd = (F.network_objective(X, y, U + E, a, 0.3) - F.network_objective(X, y, U - E, a, 0.3)) / (
-            2 * eps
-        )
+        fd = (
+            F.network_objective(X, y, U + E, a, 0.3) - F.network_objective(X, y, U - E, a, 0.3)
+        ) / (2 * eps)
         np.testing.assert_allclose(gU[idx], fd, rtol=1e-5, atol=1e-7)
     for j in range(4):
         e = np.zeros(4)
         e[j] = eps
-        fd = (F.network_objective(X, y, U, a + e, 0.3) - F.network_objective(X, y, U, a - e, 0.3)) / (
-            2 * eps
-        )
+        fd = (
+            F.network_objective(X, y, U, a + e, 0.3) - F.network_objective(X, y, U, a - e, 0.3)
+        ) / (2 * eps)
         np.testing.assert_allclose(ga[j], fd, rtol=1e-5, atol=1e-7)
 
 

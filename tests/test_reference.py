@@ -24,8 +24,19 @@ def test_result_record_fields() -> None:
     res = solve_relu_reference(inst.X, inst.y, ps.D, beta)
     assert isinstance(res, SolveResult) and res.ok
     rec = res.to_record()
-    for key in ("objective", "status", "solver", "solver_version", "n_iter", "time_s", "tol",
-                "max_cone_violation", "n_active", "duality_gap", "n_patterns"):
+    for key in (
+        "objective",
+        "status",
+        "solver",
+        "solver_version",
+        "n_iter",
+        "time_s",
+        "tol",
+        "max_cone_violation",
+        "n_active",
+        "duality_gap",
+        "n_patterns",
+    ):
         assert key in rec
     assert rec["solver"] == "clarabel" and rec["n_iter"] > 0
     # objective is recomputed by numpy and agrees with the solver's own value

@@ -21,6 +21,7 @@ from harness.errors import SpecError
 KindFn = Callable[[dict[str, Any], np.random.SeedSequence], list[dict[str, Any]]]
 KINDS: dict[str, KindFn] = {}
 
+
 def register_kind(name: str) -> Callable[[KindFn], KindFn]:
     """Decorator registering an experiment kind under ``name``."""
 

@@ -86,7 +86,9 @@ def register_check(
     """Decorator registering a check function under ``id``."""
 
     def deco(fn: CheckFn) -> CheckFn:
-        CHECKS[id] = Check(id, title, claim, source, experiments, measured, predicted, rule, fn, version)
+        CHECKS[id] = Check(
+            id, title, claim, source, experiments, measured, predicted, rule, fn, version
+        )
         return fn
 
     return deco

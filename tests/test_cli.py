@@ -1,0 +1,146 @@
+"""The CLI contract: `harness instance | patterns | solve`, errors -> exit 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        rc = main(list(argv))
+    except SystemExit as exc:  # argparse errors
+        rc = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.fixture
+def instance_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    path = tmp_path / "inst.npz"
+    rc, _, _ = _run(capsys, "instance", "--n", "30", "--d", "3", "--seed", "4", "--out", str(path))
+    assert rc == 0 and path.exists()
+    return path
+
+
+def test_solve_json_contract(instance_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = _run(
+        capsys,
+        "solve",
+        str(instance_file),
+        "--beta",
+        "0.05",
+        "--formulation",
+        "relu",
+        "--patterns",
+        "20",
+        "--seed",
+        "1",
+        "--json",
+    )
+    assert rc == 0
+    rec = json.loads(out)
+    for key in ("objective", "status", "solver", "n_patterns", "max_cone_violation", "time_s"):
+        assert key in rec
+    assert rec["status"] == "optimal"
+    np.testing.assert_allclose(rec["mapped_objective"], rec["objective"], rtol=1e-6)
+
+
+def test_solve_uses_patterns_from_file(
+    instance_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with_d = tmp_path / "with_d.npz"
+    rc, out, _ = _run(
+        capsys,
+        "patterns",
+        str(instance_file),
+        "--sample",
+        "15",
+        "--seed",
+        "2",
+        "--out",
+        str(with_d),
+        "--json",
+    )
+    assert rc == 0
+    count = json.loads(out)["count"]
+    rc, out, _ = _run(
+        capsys, "solve", str(with_d), "--beta", "0.05", "--formulation", "gated", "--json"
+    )
+    assert rc == 0
+    rec = json.loads(out)
+    assert rec["n_patterns"] == count and rec["pattern_source"] == "file"
+
+
+def test_full_formulation_and_enumeration(
+    instance_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, out, _ = _run(capsys, "patterns", str(instance_file), "--all", "--json")
+    assert rc == 0
+    assert json.loads(out)["count"] > 0
+    rc, out, _ = _run(
+        capsys, "solve", str(instance_file), "--beta", "0.05", "--formulation", "full", "--json"
+    )
+    assert rc == 0
+    full = json.loads(out)
+    rc, out, _ = _run(
+        capsys, "solve", str(instance_file), "--beta", "0.05", "--patterns", "10", "--json"
+    )
+    relaxed = json.loads(out)
+    assert full["objective"] <= relaxed["objective"] * (1 + 1e-6)  # p* <= p~*
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["solve", "{missing}", "--beta", "1"], "not found"),
+        (["solve", "{inst}", "--beta", "-1"], "beta"),
+        (["solve", "{inst}", "--beta", "nan"], "beta"),
+        (["solve", "{inst}", "--beta", "1", "--formulation", "bogus"], "formulation"),
+        (["solve", "{inst}", "--beta", "1"], "no patterns"),
+        (["solve", "{inst}", "--beta", "1", "--patterns", "5", "--solver", "nope"], "solver"),
+        (["patterns", "{inst}", "--all", "--cap", "3"], "cap"),
+        (["solve", "{nanfile}", "--beta", "1", "--patterns", "3"], "NaN"),
+        (["instance", "--n", "0", "--d", "2", "--out", "{out}"], "n"),
+        (["instance", "--n", "5", "--d", "2", "--out", "{nodir}"], "does not exist"),
+    ],
+)
+def test_bad_input_exit_2_nothing_written(
+    argv: list[str],
+    match: str,
+    instance_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    nanfile = tmp_path / "nan.npz"
+    np.savez(nanfile, X=np.full((4, 2), np.nan), y=np.ones(4))
+    subs = {
+        "{inst}": str(instance_file),
+        "{missing}": str(tmp_path / "missing.npz"),
+        "{nanfile}": str(nanfile),
+        "{out}": str(tmp_path / "o.npz"),
+        "{nodir}": str(tmp_path / "no" / "such" / "o.npz"),
+    }
+    before = sorted(p.name for p in tmp_path.iterdir())
+    rc, _out, err = _run(capsys, *[subs.get(a, a) for a in argv])
+    assert rc == 2
+    assert match in err
+    assert len(err.strip().splitlines()) <= 1 or err.startswith("usage:")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_console_script_runs(instance_file: Path) -> None:
+    exe = shutil.which("harness") or str(Path(sys.executable).parent / "harness")
+    proc = subprocess.run(
+        [exe, "solve", str(instance_file), "--beta", "-2"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "beta" in proc.stderr
