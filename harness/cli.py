@@ -165,6 +165,15 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     return 0 if res.status in ("optimal", "inaccurate") else 1
 
 
+# --------------------------------------------------------------------------- demo
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from harness.demo import format_demo, run_demo
+
+    report = run_demo(n=args.n, d=args.d, P=args.patterns, seed=args.seed, beta_rel=args.beta_rel)
+    print(format_demo(report))
+    return 0 if report.ok else 1
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The ``harness`` argument parser with every sub-command."""
@@ -209,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cap", type=_positive_int, default=20_000, help="enumeration cap (full)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_solve)
+
+    p = sub.add_parser("demo", help="one small instance through every formulation")
+    p.add_argument("--n", type=_positive_int, default=40)
+    p.add_argument("--d", type=_positive_int, default=3)
+    p.add_argument("--patterns", type=_positive_int, default=20, metavar="P")
+    p.add_argument("--seed", type=_nonneg_int, default=0)
+    p.add_argument("--beta-rel", type=_positive_float, default=0.05, help="beta / beta_max")
+    p.set_defaults(func=_cmd_demo)
 
     for name in _PLUGIN_MODULES:
         try:

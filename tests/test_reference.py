@@ -162,3 +162,16 @@ def test_formulation_size_independent_of_patterns() -> None:
     prob.get_problem_data(cp.CLARABEL)
     # informational only (timings are benchmarks, not tests)
     print(f"compile time P={D.shape[1]}: {time.perf_counter() - t0:.3f}s")
+
+
+def test_ridge_closed_form_equals_cvxpy(any_seed: int) -> None:
+    """Thm 3.4: beta/2 y^T (S + beta I)^{-1} y equals the Clarabel solve of (11)."""
+    from harness.solvers.reference import solve_ridge_reference
+
+    inst, ps = small_problem(any_seed)
+    for beta in (0.01, 1.0, 10.0):
+        res = solve_ridge_reference(inst.X, inst.y, ps.D, beta)
+        assert res.ok
+        np.testing.assert_allclose(
+            res.objective, F.ridge_value(inst.X, inst.y, ps.D, beta), rtol=1e-6
+        )

@@ -189,3 +189,38 @@ def solve_relu_reference(
         duality_gap=objective - lower,
         dual_bound=lower,
     )
+
+
+def solve_ridge_reference(
+    X: FloatArray, y: FloatArray, D: BoolArray, beta: float, tol: float = DEFAULT_TOL
+) -> SolveResult:
+    """Solve the l2^2-regularised relaxation (11) (THEORY.md Thm 3.4) with Clarabel.
+
+    Used to cross-check the closed form :func:`harness.formulations.ridge_value`.
+    """
+    X, y = F.check_data(X, y)
+    D = F.check_patterns(D, X.shape[0])
+    beta = F.check_beta(beta)
+    d, P = X.shape[1], D.shape[1]
+    W = cp.Variable((d, P))
+    pred = cp.sum(cp.multiply(D.astype(float), X @ W), axis=1)
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(pred - y) + 0.5 * beta * cp.sum_squares(W)))
+    status, raw, iters, elapsed = _solve(prob, tol, 500)
+    W_val = np.zeros((d, P)) if W.value is None else np.asarray(W.value, dtype=float)
+    objective = F.ridge_objective(X, y, D, W_val, beta)
+    return SolveResult(
+        problem="ridge",
+        solver="clarabel",
+        solver_version=_clarabel_version(),
+        status=status,
+        raw_status=raw,
+        objective=objective,
+        solver_objective=float(prob.value) if prob.value is not None else float("nan"),
+        n_iter=iters,
+        time_s=elapsed,
+        tol=tol,
+        n_patterns=P,
+        n_active=int(F.active_mask(W_val).sum()),
+        max_cone_violation=0.0,
+        variables={"W": W_val},
+    )
