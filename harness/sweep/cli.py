@@ -1,0 +1,198 @@
+"""``harness run | status | show | clean``: the sweep engine's sub-commands.
+
+:func:`add_subcommands` is called by :mod:`harness.cli`; each handler returns the exit
+code and raises :class:`harness.errors.HarnessError` (printed as one line, exit 2) for
+user errors, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.sweep.grid import expand_grid
+from harness.sweep.runner import BACKENDS, ENGINE_COLUMNS, run_spec
+from harness.sweep.schema import SCALES
+from harness.sweep.spec import DEFAULT_SCALE, load_spec
+from harness.sweep.store import ResultStore
+
+DEFAULT_RESULTS_DIR = "results"
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1 or -1; got {text!r}") from exc
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1 or -1; got {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1; got {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1; got {text!r}")
+    return value
+
+
+def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``run``, ``status``, ``show`` and ``clean`` on ``subparsers``."""
+    p = subparsers.add_parser(
+        "run",
+        help="run an experiment spec (resumes; --force recomputes)",
+        description="Run every pending point of a spec and compact results/NAME/SCALE.parquet.",
+    )
+    p.add_argument("spec", help="spec file, e.g. experiments/demo_small.toml")
+    p.add_argument("--scale", choices=SCALES, default=DEFAULT_SCALE)
+    p.add_argument("--jobs", type=_jobs, default=1, help="worker processes (-1: all cores)")
+    p.add_argument("--backend", choices=BACKENDS, default="loky")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of an existing dask scheduler, e.g. tcp://host:8786 (with --backend dask)",
+    )
+    p.add_argument("--force", action="store_true", help="recompute points already stored")
+    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR)
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = subparsers.add_parser("status", help="done / failed / pending points of a spec per scale")
+    p.add_argument("spec", help="spec file")
+    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR)
+    p.set_defaults(func=cmd_status)
+
+    p = subparsers.add_parser("show", help="print a compact table of stored results")
+    p.add_argument("name", help="spec name (or spec file)")
+    p.add_argument("--scale", choices=SCALES, default=None, help="default: every stored scale")
+    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR)
+    p.add_argument("--rows", type=_positive, default=20, help="rows to print (default 20)")
+    p.add_argument("--columns", default=None, help="comma-separated columns to print")
+    p.set_defaults(func=cmd_show)
+
+    p = subparsers.add_parser("clean", help="delete results/NAME")
+    p.add_argument("name", help="spec name (or spec file)")
+    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR)
+    p.set_defaults(func=cmd_clean)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``harness run``: exit 0 when every point is ok, 1 when some failed."""
+    if args.scheduler is not None and args.backend != "dask":
+        raise HarnessError("--scheduler needs --backend dask")
+    spec = load_spec(args.spec)
+    summary = run_spec(
+        spec,
+        scale=args.scale,
+        n_jobs=args.jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        force=args.force,
+        results_dir=args.results_dir,
+        progress=not args.no_progress,
+    )
+    print(summary.format())
+    return 1 if summary.failed else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """``harness status``: per scale, how many points are done, failed and pending."""
+    spec = load_spec(args.spec)
+    store = ResultStore(args.results_dir, spec.name)
+    states = store.point_states()
+    print(f"spec '{spec.name}' ({spec.path}), kind {spec.kind}, results in {store.root}")
+    print(f"{'scale':<6} {'points':>7} {'done':>7} {'failed':>7} {'pending':>7}  table")
+    for scale in SCALES:
+        keys = [p.cache_key for p in expand_grid(spec, scale)]
+        done = sum(states.get(k) == "ok" for k in keys)
+        failed = sum(states.get(k) == "failed" for k in keys)
+        pending = len(keys) - done - failed
+        table = store.table_path(scale)
+        where = str(table) if table.is_file() else "-"
+        print(f"{scale:<6} {len(keys):>7} {done:>7} {failed:>7} {pending:>7}  {where}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """``harness show``: varying parameters and measured columns, fixed values on top."""
+    store = ResultStore(args.results_dir, _name(args.name))
+    scales = [args.scale] if args.scale else store.scales()
+    if not scales:
+        raise HarnessError(f"no results for '{store.name}' in {store.root}")
+    for scale in scales:
+        table = store.load(scale)
+        print(_format_table(store.name, scale, table, args.rows, args.columns))
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    """``harness clean``: delete the results folder of a spec name."""
+    store = ResultStore(args.results_dir, _name(args.name))
+    if store.clean():
+        print(f"removed {store.root}")
+    else:
+        print(f"nothing to remove at {store.root}")
+    return 0
+
+
+def _name(text: str) -> str:
+    """A spec name, given directly or as the path of its spec file."""
+    if text.endswith(".toml"):
+        return load_spec(text).name
+    return text
+
+
+def _format_table(name: str, scale: str, table: Any, max_rows: int, columns: str | None) -> str:
+    import pandas as pd
+
+    n_ok = int((table["point_status"] == "ok").sum()) if "point_status" in table else 0
+    head = f"== {name} [{scale}]: {len(table)} rows ({n_ok} ok, {len(table) - n_ok} failed)"
+    if table.empty:
+        return head
+    if columns:
+        wanted = [c.strip() for c in columns.split(",") if c.strip()]
+        missing = [c for c in wanted if c not in table.columns]
+        if missing:
+            raise HarnessError(
+                f"unknown column(s) {missing}; columns are {sorted(map(str, table.columns))}"
+            )
+        body = table[wanted]
+        fixed_line = ""
+    else:
+        keep = ("point_status", "seed_index")
+        data_cols = [c for c in table.columns if c not in ENGINE_COLUMNS or c in keep]
+        body = table[data_cols]
+        fixed = {c: body[c].iloc[0] for c in body.columns if body[c].nunique(dropna=False) == 1}
+        body = body[[c for c in body.columns if c not in fixed]]
+        fixed_line = "fixed: " + ", ".join(f"{k}={v}" for k, v in fixed.items()) if fixed else ""
+    shown = body.head(max_rows)
+    with pd.option_context("display.width", 200, "display.max_columns", 40):
+        text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    lines = [head]
+    if fixed_line:
+        lines.append(fixed_line)
+    lines.append(text)
+    if len(body) > max_rows:
+        lines.append(f"... {len(body) - max_rows} more rows (use --rows)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (``python -m harness.sweep.cli``), same behaviour as ``harness``."""
+    parser = argparse.ArgumentParser(prog="harness-sweep")
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""Results store: one atomic file per point, compacted into one parquet table per scale.
+
+Layout of ``RESULTS_DIR/NAME/``::
+
+    points/<cache_key>.ok.json       rows of a point that ran to completion
+    points/<cache_key>.failed.json   the failure row (error + traceback) of a point
+    <scale>.keys.json                the cache keys of the scale's grid, in grid order
+    <scale>.parquet                  the compacted tidy table of that scale
+
+Every file is written to a temporary name in the same directory and moved into place
+with ``os.replace``, so a run killed at any instant (SIGKILL included) leaves either the
+old file or the new one, never a torn one. Compaction reads the point files listed in
+the manifest, drops duplicate ``(cache_key, row)`` pairs and writes the table the same
+way. Point files are shared by the scales: a point of ``quick`` that is also in ``paper``
+is computed once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import DataError, HarnessError
+
+POINT_STATUSES = ("ok", "failed")
+#: Temporary files older than this (seconds) are leftovers of a killed run.
+_STALE_TMP_S = 60.0
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".tmp.{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class ResultStore:
+    """The results of one spec name under ``results_dir``.
+
+    Parameters
+    ----------
+    results_dir : str or Path
+        Root folder (``results/`` by default in the CLI).
+    name : str
+        Spec name (a folder name: letters, digits, ``_``, ``-``, ``.``).
+    """
+
+    def __init__(self, results_dir: str | os.PathLike[str], name: str) -> None:
+        if not name or "/" in name or "\\" in name or name in (".", ".."):
+            raise HarnessError(f"result name must be a plain folder name; got {name!r}")
+        self.root = Path(results_dir) / name
+        self.name = name
+        self.points_dir = self.root / "points"
+
+    # ------------------------------------------------------------------ paths
+    def point_path(self, cache_key: str, status: str) -> Path:
+        """File holding the rows of point ``cache_key`` with ``status`` ok or failed."""
+        return self.points_dir / f"{cache_key}.{status}.json"
+
+    def table_path(self, scale: str) -> Path:
+        """The compacted parquet table of ``scale``."""
+        return self.root / f"{scale}.parquet"
+
+    def manifest_path(self, scale: str) -> Path:
+        """The list of cache keys of the grid of ``scale``."""
+        return self.root / f"{scale}.keys.json"
+
+    # ------------------------------------------------------------------ points
+    def point_states(self) -> dict[str, str]:
+        """``cache_key -> "ok" | "failed"`` for every point file present (newest wins)."""
+        states: dict[str, tuple[float, str]] = {}
+        if not self.points_dir.is_dir():
+            return {}
+        with os.scandir(self.points_dir) as it:
+            for entry in it:
+                parts = entry.name.split(".")
+                if entry.name.startswith(".") or len(parts) != 3 or parts[2] != "json":
+                    continue
+                key, status = parts[0], parts[1]
+                if status not in POINT_STATUSES:
+                    continue
+                mtime = entry.stat().st_mtime
+                if key not in states or mtime >= states[key][0]:
+                    states[key] = (mtime, status)
+        return {key: status for key, (_, status) in states.items()}
+
+    def write_point(self, cache_key: str, status: str, rows: Sequence[dict[str, Any]]) -> Path:
+        """Atomically write the rows of one point and remove its file of the other status."""
+        if status not in POINT_STATUSES:
+            raise ValueError(f"status must be one of {POINT_STATUSES}; got {status!r}")
+        self.points_dir.mkdir(parents=True, exist_ok=True)
+        path = self.point_path(cache_key, status)
+        payload = {"cache_key": cache_key, "status": status, "rows": list(rows)}
+        _atomic_write_bytes(path, json.dumps(payload, allow_nan=True).encode())
+        other = self.point_path(cache_key, "failed" if status == "ok" else "ok")
+        if other.exists():
+            other.unlink()
+        return path
+
+    def read_point(self, cache_key: str) -> tuple[str, list[dict[str, Any]]] | None:
+        """``(status, rows)`` of a stored point, ``None`` when it is not stored."""
+        status = self.point_states().get(cache_key)
+        if status is None:
+            return None
+        return status, self._read_rows(self.point_path(cache_key, status))
+
+    def _read_rows(self, path: Path) -> list[dict[str, Any]]:
+        try:
+            payload = json.loads(path.read_text())
+            return list(payload["rows"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DataError(
+                f"corrupt point file {path}: {exc}; delete it (or run with --force) to recompute"
+            ) from exc
+
+    def remove_stale_tmp(self) -> int:
+        """Delete temporary files left by killed runs; returns how many were removed."""
+        removed = 0
+        now = time.time()
+        for folder in (self.root, self.points_dir):
+            if not folder.is_dir():
+                continue
+            for path in folder.glob(".tmp.*"):
+                try:
+                    if now - path.stat().st_mtime > _STALE_TMP_S:
+                        path.unlink()
+                        removed += 1
+                except FileNotFoundError:  # removed concurrently
+                    continue
+        return removed
+
+    # ------------------------------------------------------------------ manifests
+    def write_manifest(self, scale: str, cache_keys: Iterable[str], meta: dict[str, Any]) -> None:
+        """Record the cache keys (grid order) of ``scale`` and the spec metadata."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        payload = {**meta, "scale": scale, "cache_keys": list(cache_keys)}
+        _atomic_write_bytes(self.manifest_path(scale), json.dumps(payload, indent=1).encode())
+
+    def read_manifest(self, scale: str) -> dict[str, Any] | None:
+        """The manifest of ``scale`` or ``None``."""
+        path = self.manifest_path(scale)
+        if not path.is_file():
+            return None
+        try:
+            return dict(json.loads(path.read_text()))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"corrupt manifest {path}: {exc}") from exc
+
+    def scales(self) -> list[str]:
+        """Scales that have a manifest (were run at least once)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name[: -len(".keys.json")] for p in self.root.glob("*.keys.json"))
+
+    # ------------------------------------------------------------------ tables
+    def compact(self, scale: str) -> pd.DataFrame:
+        """Gather the stored points of ``scale``'s manifest into ``<scale>.parquet``.
+
+        Rows appear in grid order, then row order within a point; a ``scale`` column is
+        added. Pending points are simply absent. Duplicate ``(cache_key, row)`` pairs
+        (impossible with one file per key, checked anyway) keep the last copy.
+        """
+        manifest = self.read_manifest(scale)
+        if manifest is None:
+            raise DataError(f"no results for '{self.name}' at scale '{scale}' in {self.root}")
+        states = self.point_states()
+        rows: list[dict[str, Any]] = []
+        for key in manifest["cache_keys"]:
+            status = states.get(key)
+            if status is not None:
+                rows.extend(self._read_rows(self.point_path(key, status)))
+        table = pd.DataFrame(rows)
+        if not table.empty:
+            table["scale"] = scale
+            table = table.drop_duplicates(subset=["cache_key", "row"], keep="last")
+            table = table.reset_index(drop=True)
+        tmp = self.root / f".tmp.{scale}.parquet.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        try:
+            table.to_parquet(tmp, index=False)
+            os.replace(tmp, self.table_path(scale))
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return table
+
+    def load(self, scale: str) -> pd.DataFrame:
+        """The table of ``scale``, re-compacted first when point files are newer."""
+        table = self.table_path(scale)
+        manifest = self.manifest_path(scale)
+        if not manifest.is_file() and not table.is_file():
+            have = self.scales()
+            hint = f" (stored scales: {have})" if have else ""
+            raise DataError(
+                f"no results for '{self.name}' at scale '{scale}' in {self.root}{hint}; "
+                f"run `harness run experiments/{self.name}.toml --scale {scale}` first"
+            )
+        if manifest.is_file() and (not table.is_file() or self._stale(table, manifest)):
+            return self.compact(scale)
+        return pd.read_parquet(table)
+
+    def _stale(self, table: Path, manifest: Path) -> bool:
+        t = table.stat().st_mtime
+        newer = manifest.stat().st_mtime > t
+        if self.points_dir.is_dir():
+            newer = newer or self.points_dir.stat().st_mtime > t
+        return newer
+
+    def clean(self) -> bool:
+        """Delete ``results_dir/NAME`` (only if it looks like a results folder)."""
+        if not self.root.exists():
+            return False
+        known = {"points"}
+        for entry in self.root.iterdir():
+            ok = (
+                entry.name in known
+                or entry.name.endswith((".parquet", ".keys.json"))
+                or entry.name.startswith(".tmp.")
+            )
+            if not ok:
+                raise HarnessError(
+                    f"refusing to delete {self.root}: it holds {entry.name!r}, which the "
+                    "sweep engine did not write"
+                )
+        shutil.rmtree(self.root)
+        return True
+
+
+def load_results(
+    name: str, scale: str = "quick", results_dir: str | os.PathLike[str] = "results"
+) -> pd.DataFrame:
+    """The tidy results table of spec ``name`` at ``scale`` (one row per point row).
+
+    Raises
+    ------
+    DataError
+        Nothing stored for that name and scale.
+    """
+    return ResultStore(results_dir, name).load(scale)
