@@ -11,10 +11,14 @@ JOBS   ?= 2
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint typecheck test test-fast reproduce demo bench clean-results
+FIGS   := fig1 fig2 fig3 fig4 fig5 fig6 fig7 fig8 shallow1 shallow2
+
+.PHONY: help install lint typecheck test test-fast reproduce demo bench clean-results \
+        check figures report fig-shallow $(FIGS)
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+	@echo "$(FIGS)	one figure each, from stored results (fails if its inputs are incomplete)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,11 +47,29 @@ test-fast: $(STAMP) ## tests without the ones marked slow
 demo: $(STAMP) ## one small instance: every formulation, the certified bracket, the mapping check
 	$(HARNESS) demo
 
-reproduce: $(STAMP) ## the main job at SCALE=quick (default) or SCALE=paper
-	$(HARNESS) demo
+reproduce: $(STAMP) ## every experiment at SCALE=quick (default) or paper, then checks, figures, report
+	$(HARNESS) reproduce --scale $(SCALE) --jobs $(JOBS)
+
+check: $(STAMP) ## verdict table of the papers' claims on stored results (exit 1 on FAIL/missing)
+	$(HARNESS) check --scale $(SCALE) --json results/verdicts_$(SCALE).json
+
+figures: $(STAMP) ## re-plot every figure from stored results only
+	$(HARNESS) figures --scale $(SCALE)
+
+report: $(STAMP) ## write results/report.md and results/report.html
+	$(HARNESS) report --scale $(SCALE)
+
+$(FIGS): $(STAMP) ## one figure from stored results (fails if its inputs are incomplete)
+	$(HARNESS) figures --scale $(SCALE) --only $@
+
+fig-shallow: $(STAMP) ## Ergen & Pilanci 2019: run both specs (resumable) and plot figures 1 and 2
+	$(HARNESS) run experiments/shallow_single.toml --scale $(SCALE) --jobs $(JOBS)
+	$(HARNESS) run experiments/shallow_multi.toml --scale $(SCALE) --jobs $(JOBS)
+	$(HARNESS) figures --scale $(SCALE) --only shallow1,shallow2
 
 bench: $(STAMP) ## solver and sweep benchmarks (timings, not tests) -> results/bench/
 	$(PY) benchmarks/bench_solvers.py --out results/bench
+	$(PY) benchmarks/bench_sweep.py --out results/bench
 
 clean-results: ## delete generated results and figures
 	rm -rf results/* figures/*
