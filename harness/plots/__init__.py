@@ -1,0 +1,1 @@
+"""Figures: one plotting module per experiment; each reads result tables only."""

@@ -1,0 +1,176 @@
+"""Appendix E of Kim & Pilanci (effect of regularisation), THEORY.md §A8: accuracy vs beta.
+
+Reads the ``regularization`` results table (:mod:`harness.kinds.regularization`) and
+draws, for each dataset (one column of panels), the test accuracy (top) and the test MSE
+(bottom) of the convex solution mapped to a ReLU network against the relative weight
+decay ``beta / beta_max`` (log axis). Colour codes the number of sampled patterns ``P``
+(the width of the convex model), line style the formulation. Lines are medians over seeds
+with the interquartile range shaded; only ``status == "optimal"`` solves are drawn (the
+number left out is printed in the panel title). The dotted line is the majority-class
+rate (a constant predictor).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.lines import Line2D
+
+from harness.errors import HarnessError
+
+REQUIRED_COLUMNS = ("dataset", "P", "beta_rel", "test_acc", "status")
+LINESTYLES = {"relu": "-", "gated": "--"}
+FIGURE_STEM = "regularization"
+
+
+def _check_table(df: pd.DataFrame | None, required: tuple[str, ...], what: str) -> pd.DataFrame:
+    if df is None or len(df) == 0:
+        raise HarnessError(f"{what} figure: the results table is empty; run the sweep first")
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise HarnessError(
+            f"{what} figure: the results table lacks column(s) {missing}; needs {list(required)}"
+        )
+    if "point_status" in df.columns:
+        df = df[df["point_status"] == "ok"]
+        if df.empty:
+            raise HarnessError(f"{what} figure: every point of the results table failed")
+    return df
+
+
+def _one_value(g: pd.DataFrame, col: str) -> str:
+    if col not in g.columns:
+        return "?"
+    vals = sorted({f"{v:g}" if isinstance(v, float) else str(v) for v in g[col].dropna()})
+    return "/".join(vals) if vals else "?"
+
+
+def _save(fig: Any, out_dir: str | Path, stem: str) -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{stem}.pdf", out / f"{stem}.png"]
+    fig.savefig(paths[0])
+    fig.savefig(paths[1], dpi=150)
+    plt.close(fig)
+    return paths
+
+
+def _q(p: float) -> Any:
+    def f(s: pd.Series) -> float:
+        return float(s.quantile(p))
+
+    return f
+
+
+def plot_regularization(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
+    """Appendix E / P18, THEORY.md §A8: test accuracy and test MSE against ``beta / beta_max``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The ``regularization`` results table (columns :data:`REQUIRED_COLUMNS`; optional
+        ``formulation``, ``test_mse``, ``test_acc_majority``, ``n``, ``d``, ``n_test``,
+        ``solver``, ``point_status``).
+    out_dir : str or Path
+        Folder for ``regularization.pdf`` and ``regularization.png`` (created if needed).
+
+    Returns
+    -------
+    list of Path
+        The PDF and PNG written.
+
+    Raises
+    ------
+    HarnessError
+        Empty table, missing columns, or no optimal solve.
+    """
+    df = _check_table(df, REQUIRED_COLUMNS, "regularization")
+    df = df.copy()
+    if "formulation" not in df.columns:
+        df["formulation"] = "relu"
+    good = df[df["status"] == "optimal"]
+    if good.empty:
+        raise HarnessError(
+            "regularization figure: no solve with status 'optimal' in the results table "
+            f"(statuses: {sorted(set(df['status'].astype(str)))})"
+        )
+    datasets = sorted(good["dataset"].unique())
+    widths = sorted(good["P"].unique())
+    forms = sorted(good["formulation"].astype(str).unique())
+    cmap = plt.get_cmap("plasma")
+    colors = {p: cmap(i / max(len(widths) - 1, 1) * 0.85) for i, p in enumerate(widths)}
+    has_mse = "test_mse" in good.columns
+    nrows = 2 if has_mse else 1
+    ncols = len(datasets)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.6 * ncols + 0.6, 2.9 * nrows + 0.3), squeeze=False, sharex=True
+    )
+    for j, ds in enumerate(datasets):
+        sub = good[good["dataset"] == ds]
+        for (P, form), g in sub.groupby(["P", "formulation"]):
+            agg: dict[str, Any] = {
+                "acc": ("test_acc", "median"),
+                "acc_lo": ("test_acc", _q(0.25)),
+                "acc_hi": ("test_acc", _q(0.75)),
+            }
+            if has_mse:
+                agg.update(
+                    mse=("test_mse", "median"),
+                    mse_lo=("test_mse", _q(0.25)),
+                    mse_hi=("test_mse", _q(0.75)),
+                )
+            stats = g.groupby("beta_rel").agg(**agg).sort_index()
+            x = stats.index.to_numpy(dtype=float)
+            ls = LINESTYLES.get(str(form), ":")
+            panels = [("acc", 0)] + ([("mse", 1)] if has_mse else [])
+            for pre, row in panels:
+                ax = axes[row, j]
+                ax.plot(x, stats[pre], color=colors[P], ls=ls, marker="o", ms=3, lw=1.4)
+                ax.fill_between(
+                    x, stats[f"{pre}_lo"], stats[f"{pre}_hi"], color=colors[P], alpha=0.15, lw=0
+                )
+        if "test_acc_majority" in sub.columns:
+            axes[0, j].axhline(
+                float(sub["test_acc_majority"].median()), color="gray", ls=":", lw=1.0
+            )
+        n_bad = int(((df["dataset"] == ds) & (df["status"] != "optimal")).sum())
+        title = (
+            f"{ds}: n={_one_value(sub, 'n')}, d={_one_value(sub, 'd')}, "
+            f"n_test={_one_value(sub, 'n_test')}"
+        )
+        if n_bad:
+            title += f"\n({n_bad} non-optimal solves left out)"
+        axes[0, j].set_title(title, fontsize=9)
+        for row in range(nrows):
+            axes[row, j].set_xscale("log")
+            axes[row, j].grid(alpha=0.3, lw=0.5)
+        axes[-1, j].set_xlabel(r"relative weight decay $\beta/\beta_{\max}$")
+    axes[0, 0].set_ylabel("test accuracy (sign agreement)")
+    if has_mse:
+        axes[1, 0].set_ylabel("test MSE")
+    handles: list[Any] = [
+        Line2D([], [], color=colors[p], lw=2, marker="o", ms=3, label=f"P = {int(p)} patterns")
+        for p in widths
+    ]
+    handles += [
+        Line2D([], [], color="black", ls=LINESTYLES.get(f, ":"), lw=1.4, label=f"{f} program")
+        for f in forms
+    ]
+    handles.append(Line2D([], [], color="gray", ls=":", lw=1.0, label="majority class"))
+    axes[0, -1].legend(handles=handles, fontsize=7, loc="lower left", framealpha=0.85)
+    seeds = str(int(good["seed_index"].nunique())) if "seed_index" in good.columns else "?"
+    fig.suptitle(
+        "Effect of regularisation (App. E): convex program solved, mapped to a ReLU network\n"
+        f"solver={_one_value(good, 'solver')}, "
+        r"$\beta = \beta_{\rm rel}\,\max_i \|X^\top D_i y\|_2$; "
+        f"median and IQR over {seeds} seeds",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    return _save(fig, out_dir, FIGURE_STEM)
