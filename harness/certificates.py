@@ -1,0 +1,711 @@
+"""Certified bracket ``pstar_lower <= p* <= pstar_upper``, THEORY.md Part D and "Getting p*".
+
+Upper bounds are values of eq. (1) at actual network weights, so every one is >= p*:
+
+* ``relu_cg``: the ReLU relaxation (3) on a pattern set grown by column generation. A
+  convex solution ``(U, V)`` is evaluated as the network of its mapping (THEORY.md §A2),
+  ``1/2 ||sum_i (X u_i)_+ - (X v_i)_+ - y||^2 + beta sum_i (||u_i|| + ||v_i||)``, which
+  equals the convex objective when the cone constraints hold and is an honest value of (1)
+  when they hold only to solver tolerance. New patterns are priced with the residual
+  ``v = y - y_hat`` (the dual variable of (3)): local ascent of ``+-v^T (X u)_+`` over unit
+  ``u`` from many starts; the pattern ``1[X u >= 0]`` of any ``u`` with value ``> beta``
+  violates the dual constraint of (2) and is added.
+* ``nonconvex_gd``: the best of several GD restarts on (1)
+  (:func:`harness.nonconvex.train_restarts`), re-evaluated with
+  :func:`harness.formulations.network_objective`.
+
+Lower bounds are certificates by weak duality, never heuristics:
+
+* exact path (arrangement enumerable, :func:`harness.patterns.enumerate_patterns`): the
+  full program (2) is solved on all patterns; its certified dual bound
+  (:func:`harness.formulations.relu_dual_bound` with the solver's cone multipliers) is a
+  lower bound on p*, and the bracket is ``exact`` when it meets the upper bound to
+  ``exact_rtol``.
+* otherwise, Part D: a candidate ``v`` (the residual of the best relaxed solution and of the
+  best GD run) is scaled to dual feasibility with a VALID upper bound ``M_hat >= M(v) =
+  max_{||u|| <= 1} |v^T (X u)_+|`` (:func:`dual_norm_bound`): Part D bound 3 refined --
+  ``M(v) = max(M_+(v), M_+(-v))`` and ``M_+(w)^2 <= max_{s in {0,1}^P} ||B s - C t||^2``
+  for every ``t in [0, 1]^N`` (bound 3 is ``t = 0``), a binary quadratic maximisation that
+  is enumerated exactly when the support has at most ``exact_max_n`` entries and otherwise
+  bounded by the certified Goemans-Williamson SDP (:mod:`harness.diagnostics.maxcut`), with
+  ``t`` optimised jointly with the SDP certificate -- or the crude bound 4 ``||X||_2
+  max(||v_+||, ||v_-||)`` if smaller. The scale is optimised in closed form,
+  ``t* = min(v^T y / ||v||^2, beta / M_hat)``. Heuristic maxima (the pricing ascent) are
+  never used as ``M_hat``.
+
+Caveat on "exact": it relies on the enumeration being complete; ``enumerate_patterns``
+certifies each cell with a margin and may treat cells thinner than its ``tol`` as ties.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+
+from harness import formulations as F
+from harness.diagnostics.maxcut import (
+    EXACT_MAX_N,
+    max_binary_quadratic_exact,
+    sdp_upper_bound,
+)
+from harness.errors import EnumerationError, InputError
+from harness.formulations import BoolArray, FloatArray
+from harness.patterns import dedupe_patterns, enumerate_patterns, sample_patterns
+from harness.solvers.registry import solve
+
+#: Largest predicted arrangement size for which the exact path solves (2) by default.
+DEFAULT_ENUMERATE_CAP = 2000
+
+
+@dataclass(frozen=True)
+class DualNormBound:
+    """A valid upper bound ``M_hat >= M(v) = max_{||u|| <= 1} |v^T (X u)_+|`` (Part D).
+
+    Attributes
+    ----------
+    value : float
+    method : str
+        ``"enumerated_patterns"`` (bound 2 over all patterns), ``"subset_exact"`` /
+        ``"subset_sdp"`` (refined bound 3, exact enumeration / certified SDP),
+        ``"spectral"`` (bound 4).
+    time_s : float
+    """
+
+    value: float
+    method: str
+    time_s: float
+
+
+@dataclass(frozen=True)
+class LowerBound:
+    """Part D lower bound ``LB(v) = t* v^T y - t*^2/2 ||v||^2 <= p*`` from a candidate ``v``."""
+
+    value: float
+    candidate: str
+    t: float
+    M_hat: DualNormBound
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """Certified bracket on p* (THEORY.md Part D).
+
+    Attributes
+    ----------
+    pstar_lower, pstar_upper : float
+        ``pstar_lower <= p* <= pstar_upper``.
+    lower_method : str
+        ``"full_dual"`` (dual bound of (2) on all patterns), ``"partD_<M>[<candidate>]"``
+        (Part D scaling of a candidate ``v`` in {``relu_cg``, ``nonconvex_gd``,
+        ``full_residual``} with ``M_hat`` from ``<M>`` in {``subset_exact``, ``subset_sdp``,
+        ``spectral``, ``enumerated_patterns``}, see :class:`DualNormBound`) or
+        ``"trivial_zero"`` (``p* >= 0``).
+    upper_method : str
+        ``"full_primal"``, ``"relu_cg"``, ``"nonconvex_gd"`` or ``"zero_network"``.
+    exact : bool
+        Whether the arrangement was enumerated and the two ends agree to ``exact_rtol``.
+    width : float
+        ``pstar_upper - pstar_lower``.
+    rel_width : float
+        ``width / pstar_upper`` (0 when ``pstar_upper == 0``).
+    n_patterns : int
+        Size of the final pattern set (all patterns on the exact path).
+    records : list of dict
+        The solves behind the bracket (solver records, GD runs, ``M_hat`` bounds).
+    time_s : float
+    """
+
+    pstar_lower: float
+    pstar_upper: float
+    lower_method: str
+    upper_method: str
+    exact: bool
+    width: float
+    rel_width: float
+    n_patterns: int
+    records: list[dict[str, Any]] = field(repr=False)
+    time_s: float = 0.0
+
+    def to_record(self) -> dict[str, Any]:
+        """Flat scalar fields (no solve records)."""
+        return {
+            "pstar_lower": self.pstar_lower,
+            "pstar_upper": self.pstar_upper,
+            "pstar_lower_method": self.lower_method,
+            "pstar_upper_method": self.upper_method,
+            "pstar_exact": self.exact,
+            "pstar_width": self.width,
+            "pstar_rel_width": self.rel_width,
+            "pstar_n_patterns": self.n_patterns,
+            "time_bracket_s": self.time_s,
+        }
+
+
+# --------------------------------------------------------------------------- values
+def relu_network_value(
+    X: FloatArray, y: FloatArray, U: FloatArray, V: FloatArray, beta: float
+) -> float:
+    """Eq. (1) at the network mapped from a ReLU-program solution ``(U, V)``, §A2 "Mapping".
+
+    ``1/2 ||sum_i (X u_i)_+ - sum_i (X v_i)_+ - y||^2 + beta sum_i (||u_i|| + ||v_i||)``:
+    a value of (1) at real weights (hence ``>= p*``) whether or not ``u_i, v_i`` lie exactly
+    in their cones; equal to the objective of (2)/(3) when they do.
+    """
+    r = relu_network_predict(X, U, V) - y
+    return float(0.5 * r @ r + beta * (F.group_norms(U).sum() + F.group_norms(V).sum()))
+
+
+def relu_network_predict(X: FloatArray, U: FloatArray, V: FloatArray) -> FloatArray:
+    """``sum_i (X u_i)_+ - (X v_i)_+``: output of the mapped network, §A2."""
+    return np.maximum(X @ U, 0.0).sum(axis=1) - np.maximum(X @ V, 0.0).sum(axis=1)
+
+
+def dual_lower_bound(
+    v: FloatArray, y: FloatArray, beta: float, M_hat: float
+) -> tuple[float, float]:
+    """``max_{0 <= t <= beta/M_hat} t v^T y - t^2/2 ||v||^2``, THEORY.md Part D "Scaling".
+
+    ``M_hat`` must be a valid upper bound on ``M(v)``. Returns ``(LB, t*)``.
+    """
+    vv = float(v @ v)
+    vy = float(v @ y)
+    if vv == 0.0 or vy <= 0.0:
+        return 0.0, 0.0
+    t_max = math.inf if M_hat <= 0 else beta / M_hat
+    t = min(vy / vv, t_max)
+    return float(t * vy - 0.5 * t * t * vv), float(t)
+
+
+# --------------------------------------------------------------------------- M_hat
+def dual_norm_bound(
+    X: FloatArray,
+    v: FloatArray,
+    rng: np.random.Generator,
+    *,
+    D_all: BoolArray | None = None,
+    exact_max_n: int = EXACT_MAX_N,
+    sdp_solver: str = "spectral",
+) -> DualNormBound:
+    """A valid upper bound on ``M(v) = max_{||u|| <= 1} |v^T (X u)_+|``, THEORY.md Part D.
+
+    The smallest of the applicable bounds:
+
+    * ``D_all`` given (must hold *every* arrangement pattern): bound 2,
+      ``max_D ||X^T D v||`` (cone dropped);
+    * the subset bound (Part D bound 3, refined): ``M(v) = max(M_+(v), M_+(-v))`` with
+      ``M_+(w) = max_u sum_i w_i (x_i^T u)_+``. Bound 3 drops the negative terms; here they
+      are kept through ``(a)_+ >= t a`` for any ``t in [0, 1]``, so for every
+      ``t in [0,1]^{N}`` (``N`` = negative entries of ``w``, ``P`` the positive ones)::
+
+          M_+(w)^2 <= max_{s in {0,1}^P} ||B s - C t||^2,  B = X_P^T diag(w_P),
+                                                          C = X_N^T diag(|w_N|),
+
+      a binary quadratic (``t = 0`` is bound 3 exactly). ``t`` is optimised jointly with the
+      GW SDP certificate (:func:`subset_bound`); the final value at that ``t`` is the
+      certified SDP bound, or the exact enumeration value when ``|P| <= exact_max_n``;
+    * bound 4, ``||X||_2 max(||v_+||, ||v_-||)``.
+
+    ``rng`` only drives the SDP rounding (which does not affect the bound).
+    """
+    t0 = time.perf_counter()
+    cands: list[tuple[float, str]] = []
+    vp, vm = np.maximum(v, 0.0), np.maximum(-v, 0.0)
+    Xn = float(np.linalg.norm(X, 2))
+    crude = Xn * max(float(np.linalg.norm(vp)), float(np.linalg.norm(vm)))
+    cands.append((crude * (1.0 + 1e-12), "spectral"))
+    if D_all is not None:
+        G = X.T @ (D_all * v[:, None])
+        g = float(F.group_norms(G).max(initial=0.0))
+        cands.append((g * (1.0 + 1e-12), "enumerated_patterns"))
+    plus = subset_bound(X, v, exact_max_n=exact_max_n, sdp_solver=sdp_solver)
+    minus = subset_bound(X, -v, exact_max_n=exact_max_n, sdp_solver=sdp_solver)
+    method = "subset_sdp" if "sdp" in (plus[1], minus[1]) else "subset_exact"
+    cands.append((max(plus[0], minus[0]), method))
+    value, method = min(cands, key=lambda c: c[0])
+    return DualNormBound(value=float(value), method=method, time_s=time.perf_counter() - t0)
+
+
+def subset_bound(
+    X: FloatArray,
+    w: FloatArray,
+    *,
+    exact_max_n: int = EXACT_MAX_N,
+    sdp_solver: str = "spectral",
+    optimize_t: bool = True,
+) -> tuple[float, str]:
+    """Certified upper bound on ``M_+(w) = max_{||u|| <= 1} w^T (X u)_+``, THEORY.md Part D.
+
+    See :func:`dual_norm_bound`: ``M_+(w)^2 <= min_{t in [0,1]^N} max_s ||B s - C t||^2``.
+    With ``optimize_t`` the GW relaxation of the inner maximum is minimised jointly over the
+    SDP multipliers and ``t`` (one smooth convex problem, L-BFGS-B with the box on ``t``);
+    the returned value is then re-certified at the final ``t``: by exact enumeration when
+    ``|P| <= exact_max_n`` (also tried at ``t = 0``), else by the certified eigenvalue bound.
+    ``sdp_solver`` other than ``"spectral"`` evaluates bound 3 (``t = 0``) with that solver.
+
+    Returns
+    -------
+    value : float
+        ``>= M_+(w)``.
+    method : {"exact", "sdp", "zero"}
+    """
+    P = w > 0
+    if not P.any():
+        return 0.0, "zero"
+    N = w < 0
+    B = (X[P] * w[P, None]).T
+    C = (X[N] * (-w[N])[:, None]).T
+    Q0 = B.T @ B
+    K = B.T @ C
+    CtC = C.T @ C
+    p, q = Q0.shape[0], CtC.shape[0]
+    values: list[tuple[float, str]] = []
+    t_opt = np.zeros(q)
+    if p > exact_max_n or (optimize_t and q > 0 and sdp_solver == "spectral"):
+        if sdp_solver == "spectral":
+            val, t_opt = _spectral_subset_bound(Q0, K, CtC, optimize_t=optimize_t)
+        else:
+            val = sdp_upper_bound(Q0, solver=sdp_solver)[0]
+        values.append((val, "sdp"))
+    if p <= exact_max_n:
+        for t in (t_opt, np.zeros(q)) if q > 0 else (t_opt,):
+            Qt = Q0 - 2.0 * np.diag(K @ t)
+            best, _ = max_binary_quadratic_exact(Qt)
+            margin = 4.0 * (p + 2) * np.finfo(float).eps * (np.abs(Qt).sum() + float(t @ CtC @ t))
+            values.append((best + float(t @ CtC @ t) + margin, "exact"))
+    val, method = min(values, key=lambda c: c[0])
+    return math.sqrt(max(val, 0.0)), method
+
+
+def _spectral_subset_bound(
+    Q0: FloatArray, K: FloatArray, CtC: FloatArray, optimize_t: bool = True
+) -> tuple[float, FloatArray]:
+    """``min_{mu, t in [0,1]^q} (N lambda_max(E^T Q(t) E + diag mu) - sum mu)/4 + t^T CtC t``.
+
+    ``Q(t) = Q0 - 2 diag(K t)``, ``E = [1 | I]`` (so ``E^T Q E`` is the ``+-1`` form of
+    ``s^T Q s``, :func:`harness.diagnostics.maxcut.sdp_upper_bound`). Jointly convex in
+    ``(mu, t)``; smoothed by log-sum-exp of the eigenvalues and solved by L-BFGS-B in stages.
+    Returns the certified value (exact ``lambda_max`` plus a rounding margin) and ``t``.
+    """
+    p, q = Q0.shape[0], CtC.shape[0]
+    Nn = p + 1
+    scale = max(float(np.abs(Q0).max(initial=0.0)), float(np.abs(CtC).max(initial=0.0)), 1e-300)
+    Q0s, Ks, Cs = Q0 / scale, K / scale, CtC / scale
+
+    def btilde(t: np.ndarray) -> FloatArray:
+        Q = Q0s - 2.0 * np.diag(Ks @ t) if q else Q0s
+        one = Q.sum(axis=1)
+        return np.block([[np.array([[one.sum()]]), one[None, :]], [one[:, None], Q]])
+
+    def fun(x: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
+        mu, t = x[:Nn], x[Nn:]
+        w, V = np.linalg.eigh(btilde(t) + np.diag(mu))
+        pr = np.exp((w - w[-1]) / tau)
+        tot = pr.sum()
+        pr /= tot
+        val = (Nn * (w[-1] + tau * np.log(tot)) - mu.sum()) / 4.0
+        g_mu = (Nn * ((V * V) @ pr) - 1.0) / 4.0
+        grad = [g_mu]
+        if q:
+            G = Nn * (V * pr) @ V.T
+            diag_eGe = G[0, 0] + 2.0 * G[0, 1:] + np.diag(G)[1:]
+            g_t = -0.5 * (Ks.T @ diag_eGe) + 2.0 * (Cs @ t)
+            val += float(t @ Cs @ t)
+            grad.append(g_t)
+        return float(val), np.concatenate(grad)
+
+    t_init = np.zeros(q)
+    x = np.concatenate([-np.diag(btilde(t_init)), t_init])
+    bounds = [(None, None)] * Nn + [(0.0, 1.0) if optimize_t else (0.0, 0.0)] * q
+    for tau in (1e-1, 1e-2, 1e-3, 1e-4):
+        res = minimize(
+            fun,
+            x,
+            args=(tau,),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": 2000, "gtol": 1e-10, "ftol": 1e-15},
+        )
+        if np.all(np.isfinite(res.x)):
+            x = res.x
+    mu, t = x[:Nn], np.clip(x[Nn:], 0.0, 1.0)
+    Bm = btilde(t) + np.diag(mu)
+    lam_max = float(np.linalg.eigvalsh(Bm)[-1])
+    margin = 8.0 * Nn * np.finfo(float).eps * float(np.abs(Bm).sum())
+    val = (Nn * (lam_max + margin) - float(mu.sum())) / 4.0 + float(t @ Cs @ t) * (1 + 1e-14)
+    return float(val * scale), t
+
+
+def part_d_lower_bound(
+    X: FloatArray,
+    y: FloatArray,
+    beta: float,
+    v: FloatArray,
+    rng: np.random.Generator,
+    *,
+    candidate: str = "v",
+    D_all: BoolArray | None = None,
+    exact_max_n: int = EXACT_MAX_N,
+    sdp_solver: str = "spectral",
+) -> LowerBound:
+    """Certified lower bound on p* from a candidate dual vector ``v``, THEORY.md Part D.
+
+    ``LB(v) = t* v^T y - t*^2/2 ||v||^2`` with ``t* = min(v^T y/||v||^2, beta/M_hat)`` and
+    ``M_hat`` from :func:`dual_norm_bound` (always a valid bound, never a heuristic).
+    """
+    Mb = dual_norm_bound(X, v, rng, D_all=D_all, exact_max_n=exact_max_n, sdp_solver=sdp_solver)
+    value, t = dual_lower_bound(v, y, beta, Mb.value)
+    return LowerBound(value=value, candidate=candidate, t=t, M_hat=Mb)
+
+
+# --------------------------------------------------------------------------- pricing
+def price_patterns(
+    X: FloatArray,
+    v: FloatArray,
+    rng: np.random.Generator,
+    *,
+    n_starts: int = 256,
+    n_iter: int = 25,
+    D_hint: BoolArray | None = None,
+) -> tuple[BoolArray, FloatArray]:
+    """Local ascent of ``+-v^T (X u)_+`` over unit ``u`` (column-generation pricing), Part D.
+
+    From ``n_starts`` Gaussian directions, plus ``X^T D_i (+-v)`` for the patterns in
+    ``D_hint``, iterate ``u <- X^T (1[X u >= 0] * w) / ||.||`` for ``w = +-v`` (the best
+    direction for the current pattern, ignoring its cone) and keep each start's best point.
+    This is a heuristic: the values are LOWER estimates of ``M(v)`` and are never used as a
+    certificate; the patterns ``1[X u >= 0]`` come with ``u`` in their cone.
+
+    Returns
+    -------
+    D : bool ndarray (n, k)
+        Distinct patterns found, sorted by decreasing value.
+    values : ndarray (k,)
+        ``|v^T (X u)_+|`` at the best ``u`` of each pattern.
+    """
+    d = X.shape[1]
+    pats: list[BoolArray] = []
+    vals: list[FloatArray] = []
+    for w in (v, -v):
+        U = rng.standard_normal((d, n_starts))
+        if D_hint is not None and D_hint.shape[1] > 0:
+            U = np.concatenate([U, X.T @ (D_hint * w[:, None])], axis=1)
+        U /= np.linalg.norm(U, axis=0).clip(1e-300)
+        best_val = np.full(U.shape[1], -np.inf)
+        best_pat = np.zeros((X.shape[0], U.shape[1]), dtype=bool)
+        for _ in range(n_iter):
+            Z = X @ U
+            Dm = Z >= 0
+            f = w @ np.where(Dm, Z, 0.0)
+            better = f > best_val
+            best_val[better] = f[better]
+            best_pat[:, better] = Dm[:, better]
+            U = X.T @ (Dm * w[:, None])
+            nrm = np.linalg.norm(U, axis=0)
+            dead = nrm == 0
+            if dead.all():
+                break
+            U[:, dead] = rng.standard_normal((d, int(dead.sum())))
+            U /= np.linalg.norm(U, axis=0)
+        pats.append(best_pat)
+        vals.append(best_val)
+    D = np.concatenate(pats, axis=1)
+    val = np.concatenate(vals)
+    order = np.argsort(-val, kind="stable")
+    D, val = D[:, order], val[order]
+    D, keep = dedupe_patterns(D)
+    return D, val[keep]
+
+
+# --------------------------------------------------------------------------- bracket
+def certified_bracket(
+    X: FloatArray,
+    y: FloatArray,
+    beta: float,
+    *,
+    rng: np.random.Generator,
+    D: BoolArray | None = None,
+    P_init: int = 100,
+    P_grow: int = 100,
+    max_rounds: int = 4,
+    n_price_starts: int = 256,
+    n_restarts: int = 4,
+    width: int | None = None,
+    gd_steps: int = 2000,
+    enumerate_cap: int = DEFAULT_ENUMERATE_CAP,
+    solver: str = "clarabel",
+    sdp_solver: str = "spectral",
+    exact_max_n: int = EXACT_MAX_N,
+    exact_rtol: float = 1e-6,
+) -> Bracket:
+    """Certified bracket ``pstar_lower <= p* <= pstar_upper``, THEORY.md Part D.
+
+    Parameters
+    ----------
+    X : ndarray (n, d); y : ndarray (n,); beta : float > 0
+    rng : numpy Generator
+        Drives pattern sampling, pricing starts, GD initialisations and SDP rounding.
+    D : bool ndarray (n, P), optional
+        Initial patterns of the non-exact path (default: ``P_init`` Gaussian patterns).
+    P_grow : int
+        Total number of patterns column generation may add (``0`` disables it).
+    max_rounds : int
+        Column-generation rounds (each: one solve of (3), one pricing).
+    n_price_starts : int
+        Random starts per sign of the pricing ascent.
+    n_restarts : int
+        GD restarts on (1) (``0`` disables them).
+    width : int, optional
+        GD network width (default ``n + 1 >= m*``, Carathéodory).
+    gd_steps : int
+        Maximum GD steps per restart.
+    enumerate_cap : int
+        Exact path when Cover's predicted count is at most this (``0`` disables it).
+    solver : str
+        Registry solver for (2)/(3) (``"clarabel"`` or ``"fast"``).
+    sdp_solver : {"spectral", "clarabel", "scs"}
+        Solver of the MAX-CUT SDP of bound 3 (certified in every case).
+    exact_max_n : int
+        Largest support enumerated exactly in bound 3.
+    exact_rtol : float
+        ``exact`` when ``width <= exact_rtol * max(1, |pstar_upper|)``.
+
+    Returns
+    -------
+    Bracket
+    """
+    t0 = time.perf_counter()
+    X, y = F.check_data(X, y)
+    beta = F.check_beta(beta)
+    for name, ival, low in (
+        ("P_init", P_init, 1),
+        ("P_grow", P_grow, 0),
+        ("max_rounds", max_rounds, 0),
+        ("n_price_starts", n_price_starts, 1),
+        ("n_restarts", n_restarts, 0),
+        ("gd_steps", gd_steps, 0),
+        ("enumerate_cap", enumerate_cap, 0),
+    ):
+        _check_int(name, ival, low)
+    if not (isinstance(exact_rtol, (int, float)) and 0 <= exact_rtol < 1):
+        raise InputError(f"exact_rtol must be a number in [0, 1); got {exact_rtol!r}")
+    n = X.shape[0]
+    records: list[dict[str, Any]] = []
+
+    D_all: BoolArray | None = None
+    if enumerate_cap > 0:
+        try:
+            D_all = enumerate_patterns(X, cap=enumerate_cap)
+        except EnumerationError:
+            D_all = None
+    if D_all is not None:
+        D_all = D_all[:, D_all.any(axis=0)]
+        if D_all.shape[1] == 0:  # y can only be fit by zero: p* = ||y||^2 / 2
+            val = 0.5 * float(y @ y)
+            return Bracket(
+                val,
+                val,
+                "trivial_zero",
+                "trivial_zero",
+                True,
+                0.0,
+                0.0,
+                0,
+                [],
+                time.perf_counter() - t0,
+            )
+        bracket = _exact_bracket(X, y, beta, D_all, solver, exact_rtol, records, t0)
+        if bracket.exact:
+            return bracket
+
+    # ---------------------------------------------------------------- upper bounds
+    best_upper, upper_method = 0.5 * float(y @ y), "zero_network"
+    best_resid: dict[str, FloatArray] = {}
+    if D is None:
+        D_cur = sample_patterns(X, P_init, rng).D
+    else:
+        D_cur = F.check_patterns(D, n)
+    if n_restarts > 0:
+        from harness.nonconvex import train_restarts
+
+        m = int(width) if width is not None else n + 1
+        seed = np.random.SeedSequence(rng.integers(0, 2**63, size=2).tolist())
+        runs = train_restarts(X, y, beta, m, seed, n_restarts, n_steps=gd_steps)
+        best_run = None
+        for k, run in enumerate(runs):
+            if not np.all(np.isfinite(run.U)) or not np.all(np.isfinite(run.alpha)):
+                records.append({"stage": "nonconvex_gd", "restart": k, "objective": math.nan})
+                continue
+            val = F.network_objective(X, y, run.U, run.alpha, beta)
+            records.append(
+                {
+                    "stage": "nonconvex_gd",
+                    "restart": k,
+                    "objective": val,
+                    "stop_reason": run.stop_reason,
+                    "n_steps": run.n_steps,
+                    "time_s": run.time_s,
+                }
+            )
+            if math.isfinite(val) and (best_run is None or val < best_run[0]):
+                best_run = (val, run)
+        if best_run is not None:
+            val, run = best_run
+            best_resid["nonconvex_gd"] = y - F.network_predict(X, run.U, run.alpha)
+            if val < best_upper:
+                best_upper, upper_method = val, "nonconvex_gd"
+            active = np.abs(run.alpha) * np.linalg.norm(run.U, axis=0) > 1e-8
+            D_cur = _append_new(D_cur, (X @ run.U[:, active]) >= 0)
+
+    added = 0
+    cg_best = math.inf
+    for rnd in range(max_rounds + 1):
+        res = solve("relu", X, y, D_cur, beta, solver=solver)
+        U, V = res.variables["U"], res.variables["V"]
+        val = relu_network_value(X, y, U, V, beta)
+        rec = res.to_record()
+        rec.update(stage="relu_cg", round=rnd, network_value=val)
+        records.append(rec)
+        v = y - F.gated_predict(X, D_cur, U - V)
+        if val < cg_best:
+            cg_best = val
+            best_resid["relu_cg"] = v
+        if val < best_upper:
+            best_upper, upper_method = val, "relu_cg"
+        if rnd == max_rounds or added >= P_grow:
+            break
+        cand, cvals = price_patterns(X, v, rng, n_starts=n_price_starts, D_hint=D_cur)
+        viol = cvals > beta * (1.0 + 1e-6)
+        cand = cand[:, viol]
+        k_add = min(P_grow - added, max(10, -(-P_grow // max(max_rounds, 1))))
+        new = _new_columns(D_cur, cand)[:, :k_add]
+        records[-1]["n_priced_violations"] = int(viol.sum())
+        if new.shape[1] == 0:
+            break
+        D_cur = np.concatenate([D_cur, new], axis=1)
+        added += new.shape[1]
+
+    # ---------------------------------------------------------------- lower bounds
+    lower, lower_method = 0.0, "trivial_zero"
+    for name, v in best_resid.items():
+        lb = part_d_lower_bound(
+            X,
+            y,
+            beta,
+            v,
+            rng,
+            candidate=name,
+            D_all=D_all,
+            exact_max_n=exact_max_n,
+            sdp_solver=sdp_solver,
+        )
+        records.append(
+            {
+                "stage": "partD",
+                "candidate": name,
+                "lower": lb.value,
+                "t": lb.t,
+                "M_hat": lb.M_hat.value,
+                "M_hat_method": lb.M_hat.method,
+                "time_s": lb.M_hat.time_s,
+            }
+        )
+        if lb.value > lower:
+            lower, lower_method = lb.value, f"partD_{lb.M_hat.method}[{name}]"
+    if D_all is not None:  # exact path ran but was not tight: keep its certificate too
+        full_lower = max(
+            (r["dual_bound"] for r in records if r.get("stage") == "full" and r["dual_bound"]),
+            default=-math.inf,
+        )
+        full_upper = min(
+            (r["network_value"] for r in records if r.get("stage") == "full"), default=math.inf
+        )
+        if full_lower > lower:
+            lower, lower_method = full_lower, "full_dual"
+        if full_upper < best_upper:
+            best_upper, upper_method = full_upper, "full_primal"
+    width_ = best_upper - lower
+    return Bracket(
+        pstar_lower=float(lower),
+        pstar_upper=float(best_upper),
+        lower_method=lower_method,
+        upper_method=upper_method,
+        exact=False,
+        width=float(width_),
+        rel_width=float(width_ / best_upper) if best_upper > 0 else 0.0,
+        n_patterns=int(D_cur.shape[1]),
+        records=records,
+        time_s=time.perf_counter() - t0,
+    )
+
+
+# --------------------------------------------------------------------------- private
+def _exact_bracket(
+    X: FloatArray,
+    y: FloatArray,
+    beta: float,
+    D_all: BoolArray,
+    solver: str,
+    exact_rtol: float,
+    records: list[dict[str, Any]],
+    t0: float,
+) -> Bracket:
+    """Solve (2) on every pattern; certified dual bound and mapped-network value."""
+    res = solve("full", X, y, D_all, beta, solver=solver)
+    U, V = res.variables["U"], res.variables["V"]
+    upper = relu_network_value(X, y, U, V, beta)
+    rec = res.to_record()
+    rec.update(stage="full", network_value=upper)
+    records.append(rec)
+    lower, lower_method = -math.inf, "none"
+    if res.dual_bound is not None and math.isfinite(res.dual_bound):
+        lower, lower_method = float(res.dual_bound), "full_dual"
+    # Independent certificate: the residual scaled with bound 2 over all patterns.
+    v = y - F.gated_predict(X, D_all, U - V)
+    g = float(F.group_norms(X.T @ (D_all * v[:, None])).max(initial=0.0)) * (1.0 + 1e-12)
+    lb2, _ = dual_lower_bound(v, y, beta, g)
+    if lb2 > lower:
+        lower, lower_method = lb2, "partD_enumerated_patterns[full_residual]"
+    lower = max(lower, 0.0)
+    width = upper - lower
+    exact = bool(width <= exact_rtol * max(1.0, abs(upper)))
+    return Bracket(
+        pstar_lower=float(lower),
+        pstar_upper=float(upper),
+        lower_method=lower_method,
+        upper_method="full_primal",
+        exact=exact,
+        width=float(width),
+        rel_width=float(width / upper) if upper > 0 else 0.0,
+        n_patterns=int(D_all.shape[1]),
+        records=records,
+        time_s=time.perf_counter() - t0,
+    )
+
+
+def _new_columns(D: BoolArray, cand: BoolArray) -> BoolArray:
+    """Columns of ``cand`` not already in ``D`` (order kept)."""
+    if cand.shape[1] == 0:
+        return cand
+    both = np.concatenate([D, cand], axis=1)
+    _, keep = dedupe_patterns(both)
+    keep = keep[keep >= D.shape[1]] - D.shape[1]
+    return cand[:, keep]
+
+
+def _append_new(D: BoolArray, cand: BoolArray) -> BoolArray:
+    return np.concatenate([D, _new_columns(D, cand)], axis=1)
+
+
+def _check_int(name: str, value: int, low: int) -> None:
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, np.integer))
+        or value < low
+    ):
+        raise InputError(f"{name} must be an integer >= {low}; got {value!r}")

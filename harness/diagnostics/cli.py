@@ -1,0 +1,117 @@
+"""``harness diagnose INSTANCE.npz --beta B [--patterns P --seed S] [--json]``.
+
+Prints the flat record of :func:`harness.diagnostics.report.diagnose` (THEORY.md §A4, §A5,
+§3.4, Part D): one ``key  value`` line per field, or one JSON object with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from harness.errors import InputError
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"must be a number > 0; got {text!r}") from exc
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0; got {text!r}")
+    return value
+
+
+def _int_at_least(low: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}; got {text!r}") from exc
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}; got {text!r}")
+        return value
+
+    return parse
+
+
+def add_diagnose_subcommand(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``diagnose`` on an argparse sub-parsers object; returns its parser."""
+    p = subparsers.add_parser(
+        "diagnose",
+        help="kappa, certified p* bracket, relaxations, MAX-CUT and cone sharpness of an instance",
+    )
+    p.add_argument("instance", help="instance .npz file (X, y, optional D)")
+    p.add_argument("--beta", type=_positive_float, required=True, help="weight decay > 0")
+    p.add_argument(
+        "--patterns",
+        type=_int_at_least(1),
+        default=None,
+        metavar="P",
+        help="sample P Gaussian patterns (default: D from the file, else 100)",
+    )
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of all randomness")
+    p.add_argument("--solver", default="clarabel", help="convex solver (clarabel, fast)")
+    p.add_argument(
+        "--cap",
+        type=_int_at_least(0),
+        default=None,
+        help="enumerate the arrangement when Cover's count is at most this (0: never)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_diagnose)
+    return p
+
+
+def add_subcommands(subparsers: Any) -> None:
+    """Hook used by :mod:`harness.cli` to collect plugin sub-commands."""
+    add_diagnose_subcommand(subparsers)
+
+
+def run_diagnose(args: argparse.Namespace) -> int:
+    """Handler of ``harness diagnose``; returns the exit code (errors raise HarnessError)."""
+    from harness.certificates import DEFAULT_ENUMERATE_CAP
+    from harness.diagnostics.report import diagnose
+    from harness.instances import load_instance, make_rng
+
+    inst = load_instance(args.instance)
+    rng = make_rng(args.seed)
+    D = None
+    if args.patterns is None and inst.D is not None:
+        D = inst.D
+        source = "file"
+    else:
+        source = "sampled"
+    cap = DEFAULT_ENUMERATE_CAP if args.cap is None else args.cap
+    if args.patterns is not None and args.patterns > 100_000:
+        raise InputError(f"--patterns must be an integer in [1, 100000]; got {args.patterns}")
+    rec = diagnose(
+        inst.X,
+        inst.y,
+        args.beta,
+        rng=rng,
+        D=D,
+        P=args.patterns,
+        solver=args.solver,
+        enumerate_cap=cap,
+    )
+    rec["pattern_source"] = source
+    rec["seed"] = args.seed
+    if args.json:
+        print(json.dumps(rec, sort_keys=False, default=_json_default, allow_nan=True))
+    else:
+        width = max(len(k) for k in rec)
+        for key, value in rec.items():
+            text = f"{value:.10g}" if isinstance(value, float) else str(value)
+            print(f"{key:<{width}}  {text}")
+    return 0
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
