@@ -1,0 +1,844 @@
+"""Theory diagnostics as sweep kinds, THEORY.md §A4, §3.4 and §A5 (predictions P4, P7-P11, P13).
+
+Every kind builds one (A1) instance (``X_ij ~ N(0, 1)``, ``n = round(c d)``) from the point's
+seed and returns flat rows holding the measured numbers *and* the predicted / bound values
+they are compared with, so that the checks of :mod:`harness.predictions.theory` are pure
+table computations. Each diagnostic's wall time is recorded (``time_*_s``).
+
+Kinds
+-----
+``kappa``
+    ``kappa = ||X||_2^2 / lambda_min(Sigma)`` with the exact ``Sigma`` (arc-cosine kernel,
+    Prop B.9) and the heuristic level ``4 (1 + sqrt c)^2`` (Thm 3.9; P4, Figure 3).
+``chernoff_rank``
+    ``P`` i.i.d. Gaussian patterns (duplicates kept, as in the matrix Chernoff lemma):
+    ``lambda_min(S_bar) / lambda_min(Sigma)`` (P9), ``rank [D_1 X, ..., D_P X]`` (P8), the
+    minimal-norm interpolation residual (the ``beta -> 0`` value of Cor 3.3) and the
+    threshold ``8 kappa log(n / delta)`` (Prop 3.2).
+``ridge``
+    The exact l2^2 relaxation value (Thm 3.4 closed form) on nested pattern sets against the
+    concentration value ``beta/2 y^T (P Sigma + beta I)^{-1} y`` and the bracket values at
+    ``c1 = 1/2``, ``c2 = 2`` (P10).
+``sharpness``
+    A LOWER estimate of ``sup_u C(K, u)`` (Def 4.1), the Chebyshev radii ``Z(u)`` and the
+    Prop 4.3 inequalities ``C(K, u) <= Z(u) + 1 <= 2 Z(u) + 1`` on a batch of directions
+    (P11, P13, Figure 4); cones from (A1) data with a Gaussian ``h`` or the ``[a G]`` model.
+``maxcut``
+    ``gamma_all^2 = max_i ||X^T D_i y||^2`` (exact by enumeration for small ``d``, else a
+    flagged lower estimate) against ``max_s s^T diag(y) X X^T diag(y) s`` (exact or certified
+    SDP upper bound) (P7, Figure 5), and the bound (7).
+
+Choices THEORY.md leaves open are module constants or point parameters, documented below.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+from harness.diagnostics.kappa import (
+    bound7,
+    chernoff_failure_bound,
+    chernoff_pattern_count,
+    empirical_S_bar,
+    kappa_heuristic,
+    lambda_min,
+    pattern_rank,
+    sigma_closed_form,
+    sigma_monte_carlo,
+    thm34_concentration,
+)
+from harness.diagnostics.maxcut import max_binary_quadratic, maxcut_matrix
+from harness.diagnostics.sharpness import (
+    chebyshev_radius,
+    cone_matrices,
+    cone_sharpness,
+    random_cone_model,
+    sharpness_sup_estimate,
+)
+from harness.errors import EnumerationError, InputError
+from harness.formulations import BoolArray, FloatArray, masked_gram, ridge_value
+from harness.instances import Instance, gaussian_design, gaussian_instance, make_rng
+from harness.kinds import register_kind
+from harness.patterns import enumerate_pattern_set
+from harness.sweep.schema import Interval, Options, Text, declare_kind_params
+
+#: Theorem 3.4 bracket constants: ``c1 = 1/2`` is THEORY.md's example; ``c2 = 2`` is derived
+#: here [RECON] from the upper tail of matrix Chernoff on the whitened matrices
+#: ``Sigma^{-1/2} D X X^T D Sigma^{-1/2}`` (``R = kappa``, ``eps = 1``): failure probability
+#: ``n (e/4)^{P/kappa} <= delta`` once ``P >= 8 kappa log(n/delta)``.
+RIDGE_C1 = 0.5
+RIDGE_C2 = 2.0
+#: Relative tolerance of the Prop 4.3 per-direction comparisons (the SOCPs are solved to
+#: ``tol`` ~1e-7; an excess below this is solver noise, not a violation).
+SHARPNESS_RTOL = 1e-5
+#: Largest ``n`` for which MAX-CUT is solved exactly by enumeration (brief: ``n <= 20``).
+MAXCUT_EXACT_MAX_N = 20
+#: Default random ``h`` for the lower estimate of ``gamma_all`` when enumeration is refused.
+DEFAULT_N_H = 4000
+#: Default enumeration cap (Cover's count above which ``gamma_all`` is only estimated).
+DEFAULT_ENUM_CAP = 100_000
+
+
+def _increasing_ints(text: str) -> list[int] | None:
+    """``"8,32"`` -> ``[8, 32]``; ``None`` unless increasing positive integers."""
+    try:
+        vals = [int(v) for v in str(text).split(",")]
+    except ValueError:
+        return None
+    if not vals or min(vals) < 1 or any(b <= a for a, b in itertools.pairwise(vals)):
+        return None
+    return vals
+
+
+class _IntList(Text):
+    """A comma-separated list of distinct positive integers in increasing order."""
+
+    def check(self, value: Any) -> Any:
+        super().check(value)
+        if _increasing_ints(value) is None:
+            raise ValueError(f"must be {self.what}. Got {value!r}.")
+        return value
+
+
+_P_LIST = _IntList("0123456789,", "a comma-separated increasing list of positive ints, e.g. '8,32'")
+
+
+def parse_int_list(text: str) -> list[int]:
+    """``"8,32,128"`` -> ``[8, 32, 128]`` (the ``P_list`` point parameter of ``ridge``).
+
+    Raises
+    ------
+    InputError
+        Not a comma-separated increasing list of positive integers.
+    """
+    vals = _increasing_ints(text)
+    if vals is None:
+        raise InputError(f"P_list must be increasing positive integers, e.g. '8,32'; got {text!r}")
+    return vals
+
+
+# --------------------------------------------------------------------------- helpers
+@dataclass(frozen=True)
+class _Timer:
+    """``with``-free stopwatch: ``t = _Timer.start(); ...; t.elapsed()``."""
+
+    t0: float
+
+    @staticmethod
+    def start() -> _Timer:
+        return _Timer(time.perf_counter())
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+
+def _nd(point: dict[str, Any]) -> tuple[int, int]:
+    n, d = int(point["n"]), int(point["d"])
+    if n < 1 or d < 1:
+        raise InputError(f"n and d must be integers >= 1; got n={n}, d={d}")
+    return n, d
+
+
+def _instance(point: dict[str, Any], seed: np.random.SeedSequence, labels: str) -> Instance:
+    """(A1) instance of the point (labels default ``labels`` unless the spec sets them)."""
+    n, d = _nd(point)
+    return gaussian_instance(
+        n,
+        d,
+        seed=seed,
+        labels=point.get("labels", labels),
+        width=int(point.get("teacher_width", 5)),
+        weight_law=point.get("weight_law", "gaussian"),
+        noise=float(point.get("noise", 0.0)),
+    )
+
+
+def gaussian_patterns_iid(X: FloatArray, P: int, rng: np.random.Generator) -> BoolArray:
+    """``P`` i.i.d. Gaussian patterns ``1[X h_k >= 0]`` WITHOUT deduplication, §A4 Lemma A.1.
+
+    The matrix Chernoff lemma and Theorem 3.4 are about sums over i.i.d. draws, so repeated
+    patterns must be kept (``harness.patterns.sample_patterns`` removes them, which is right
+    for the convex programs but changes ``S_bar``). Columns are drawn in order, so a prefix
+    of the result is the draw for a smaller ``P`` (nested sets).
+    """
+    if P < 1:
+        raise InputError(f"P must be an integer >= 1; got {P!r}")
+    H = rng.standard_normal((int(P), X.shape[1])).T
+    return np.asarray((X @ H) >= 0)
+
+
+def _lambda_extremes(S: FloatArray) -> tuple[float, float]:
+    ev = np.linalg.eigvalsh(0.5 * (S + S.T))
+    return float(ev[0]), float(ev[-1])
+
+
+def _pattern_count(point: dict[str, Any], kappa_value: float, n: int) -> tuple[int, int]:
+    """``(P_used, P_threshold)`` from ``P`` or ``P_mult * ceil(8 kappa log(n / delta))``."""
+    delta = float(point.get("delta", 0.1))
+    threshold = chernoff_pattern_count(kappa_value, n, delta) if math.isfinite(kappa_value) else -1
+    if "P" in point and "P_mult" in point:
+        raise InputError("set only one of 'P' and 'P_mult'; got both")
+    if "P" in point:
+        return int(point["P"]), threshold
+    if "P_mult" not in point:
+        raise InputError("one of 'P' or 'P_mult' is required")
+    if threshold < 0:
+        raise InputError("P_mult needs a finite kappa (Sigma is singular for this X)")
+    return max(1, math.ceil(float(point["P_mult"]) * threshold)), threshold
+
+
+# --------------------------------------------------------------------------- kappa
+KAPPA_COLUMNS = (
+    "c_eff",
+    "kappa",
+    "lambda_min_sigma",
+    "lambda_max_sigma",
+    "X_norm2",
+    "kappa_heuristic",
+    "kappa_over_heuristic",
+    "lambda_min_sigma_over_d",
+    "sigma_mc_rel_err",
+    "time_sigma_s",
+    "time_kappa_s",
+)
+
+
+@register_kind("kappa")
+def kappa_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+    """``kappa = ||X||_2^2 / lambda_min(Sigma)``, THEORY.md §A4 (boxed) and Thm 3.9 (P4).
+
+    Parameters
+    ----------
+    point : dict
+        ``n`` (or ``c`` with ``n = round(c d)``), ``d``; optional ``n_mc`` (default 0): if
+        positive, the Monte-Carlo mean of ``n_mc`` draws of ``D_h X X^T D_h`` is compared
+        with the closed form (``sigma_mc_rel_err``, relative Frobenius error).
+    seed : SeedSequence
+
+    Returns
+    -------
+    list of dict
+        One row with :data:`KAPPA_COLUMNS`: ``kappa`` (``inf`` if ``Sigma`` is singular),
+        ``lambda_min_sigma``, ``lambda_max_sigma``, ``X_norm2 = ||X||_2^2``, the heuristic
+        level ``4 (1 + sqrt(n/d))^2`` and timings.
+    """
+    n, d = _nd(point)
+    x_seed, mc_seed = seed.spawn(2)
+    X = gaussian_design(n, d, make_rng(x_seed))
+    t = _Timer.start()
+    Sigma = sigma_closed_form(X)
+    time_sigma = t.elapsed()
+    t = _Timer.start()
+    lmin, lmax = _lambda_extremes(Sigma)
+    x_norm2 = float(np.linalg.norm(X, 2)) ** 2
+    kap = x_norm2 / lmin if lmin > 1e-12 * max(lmax, 1e-300) else math.inf
+    time_kappa = t.elapsed()
+    heur = kappa_heuristic(n, d)
+    n_mc = int(point.get("n_mc", 0))
+    mc_err = math.nan
+    if n_mc > 0:
+        S_mc = sigma_monte_carlo(X, n_mc, make_rng(mc_seed))
+        mc_err = float(np.linalg.norm(S_mc - Sigma) / np.linalg.norm(Sigma))
+    return [
+        {
+            "c_eff": n / d,
+            "kappa": kap,
+            "lambda_min_sigma": lmin,
+            "lambda_max_sigma": lmax,
+            "X_norm2": x_norm2,
+            "kappa_heuristic": heur,
+            "kappa_over_heuristic": kap / heur,
+            "lambda_min_sigma_over_d": lmin / d,
+            "sigma_mc_rel_err": mc_err,
+            "time_sigma_s": time_sigma,
+            "time_kappa_s": time_kappa,
+        }
+    ]
+
+
+declare_kind_params(
+    "kappa",
+    params={"n_mc": Interval(int, 0, None)},
+    requires=[("n", "c"), ("d",)],
+)
+
+
+# --------------------------------------------------------------------------- chernoff_rank
+CHERNOFF_COLUMNS = (
+    "c_eff",
+    "delta_used",
+    "kappa",
+    "lambda_min_sigma",
+    "P_used",
+    "P_threshold",
+    "at_threshold",
+    "P_over_threshold",
+    "P_over_kappa_log_n",
+    "P_unique",
+    "lambda_min_sbar",
+    "chernoff_ratio",
+    "chernoff_ok",
+    "chernoff_failure_bound",
+    "rank",
+    "full_rank",
+    "interp_residual_rel",
+    "p_beta0",
+    "time_sigma_s",
+    "time_patterns_s",
+    "time_sbar_s",
+    "time_rank_s",
+    "time_residual_s",
+)
+
+
+@register_kind("chernoff_rank")
+def chernoff_rank_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+    """Matrix Chernoff and full rank with ``P`` sampled patterns, THEORY.md §A4 Prop 3.2 (P8, P9).
+
+    Draws an (A1) instance and ``P`` i.i.d. Gaussian patterns (duplicates kept). ``P`` is
+    given directly or as ``P_mult * ceil(8 kappa log(n / delta))`` with the instance's exact
+    ``kappa``. Measures ``chernoff_ratio = lambda_min(S_bar) / lambda_min(Sigma)`` (Lemma
+    A.1 predicts ``>= 1/2`` w.p. ``>= 1 - n exp(-P / (8 kappa))``), ``rank [D_1 X ... D_P
+    X]`` (Prop 3.2: ``= n`` w.p. ``>= 1 - delta`` at the threshold) and the ``beta -> 0``
+    value of Cor 3.3: with ``S = sum_i D_i X X^T D_i``, ``z = lstsq(S, y)`` and the
+    minimal-norm weights ``w_i = X^T D_i z``, ``sum_i D_i X w_i = S z``, so
+    ``p_beta0 = 1/2 ||S z - y||^2`` (zero when the rank is ``n``) and
+    ``interp_residual_rel = ||S z - y|| / ||y||``.
+
+    Parameters
+    ----------
+    point : dict
+        ``n`` or ``c``, ``d``, ``delta`` (in (0, 1)), and ``P`` or ``P_mult``; optional
+        instance fields (labels default ``"gaussian"``, ``y ~ N(0, I)``).
+    seed : SeedSequence
+
+    Returns
+    -------
+    list of dict
+        One row with :data:`CHERNOFF_COLUMNS` (``P_threshold`` is ``-1`` when ``kappa`` is
+        infinite).
+    """
+    n, d = _nd(point)
+    inst_seed, pattern_seed = seed.spawn(2)
+    inst = _instance(point, inst_seed, "gaussian")
+    X, y = inst.X, inst.y
+    delta = float(point.get("delta", 0.1))
+    t = _Timer.start()
+    Sigma = sigma_closed_form(X)
+    lmin_sigma, lmax_sigma = _lambda_extremes(Sigma)
+    x_norm2 = float(np.linalg.norm(X, 2)) ** 2
+    kap = x_norm2 / lmin_sigma if lmin_sigma > 1e-12 * max(lmax_sigma, 1e-300) else math.inf
+    time_sigma = t.elapsed()
+    P, threshold = _pattern_count(point, kap, n)
+    t = _Timer.start()
+    D = gaussian_patterns_iid(X, P, make_rng(pattern_seed))
+    P_unique = int(np.unique(np.packbits(D, axis=0), axis=1).shape[1])
+    time_patterns = t.elapsed()
+    t = _Timer.start()
+    S = masked_gram(X, D)
+    lmin_sbar = lambda_min(S / P)
+    ratio = lmin_sbar / lmin_sigma if math.isfinite(kap) else math.inf
+    time_sbar = t.elapsed()
+    t = _Timer.start()
+    rank = pattern_rank(X, D)
+    time_rank = t.elapsed()
+    t = _Timer.start()
+    z = np.linalg.lstsq(S, y, rcond=None)[0]
+    resid = float(np.linalg.norm(S @ z - y))
+    time_resid = t.elapsed()
+    y_norm = float(np.linalg.norm(y))
+    return [
+        {
+            "c_eff": n / d,
+            "delta_used": delta,
+            "kappa": kap,
+            "lambda_min_sigma": lmin_sigma,
+            "P_used": P,
+            "P_threshold": threshold,
+            "at_threshold": bool(threshold > 0 and P >= threshold),
+            "P_over_threshold": P / threshold if threshold > 0 else math.nan,
+            "P_over_kappa_log_n": P / (kap * math.log(n)) if n > 1 else math.nan,
+            "P_unique": P_unique,
+            "lambda_min_sbar": lmin_sbar,
+            "chernoff_ratio": ratio,
+            "chernoff_ok": bool(ratio >= 0.5),
+            "chernoff_failure_bound": (
+                chernoff_failure_bound(P, kap, n) if math.isfinite(kap) else 1.0
+            ),
+            "rank": rank,
+            "full_rank": bool(rank == n),
+            "interp_residual_rel": resid / y_norm if y_norm > 0 else 0.0,
+            "p_beta0": 0.5 * resid**2,
+            "time_sigma_s": time_sigma,
+            "time_patterns_s": time_patterns,
+            "time_sbar_s": time_sbar,
+            "time_rank_s": time_rank,
+            "time_residual_s": time_resid,
+        }
+    ]
+
+
+declare_kind_params(
+    "chernoff_rank",
+    params={
+        "P_mult": Interval(float, 0.0, None, closed="neither"),
+        "delta": Interval(float, 0.0, 1.0, closed="neither"),
+    },
+    requires=[("n", "c"), ("d",), ("P", "P_mult"), ("delta",)],
+)
+
+
+# --------------------------------------------------------------------------- ridge
+RIDGE_COLUMNS = (
+    "c_eff",
+    "delta_used",
+    "P_used",
+    "P_threshold",
+    "at_threshold",
+    "kappa",
+    "beta_used",
+    "beta_max",
+    "p_ridge",
+    "p_conc",
+    "p_c1",
+    "p_c2",
+    "ridge_over_conc",
+    "in_bracket",
+    "c1_hat",
+    "c2_hat",
+    "time_ridge_s",
+    "time_conc_s",
+)
+
+
+@register_kind("ridge")
+def ridge_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+    """l2^2-regularised relaxation against its concentration value, THEORY.md §A4 Thm 3.4 (P10).
+
+    One (A1) instance and one i.i.d. draw of ``max(P_list)`` Gaussian patterns (duplicates
+    kept); for every ``P`` in ``P_list`` the prefix of ``P`` patterns gives the exact value
+    ``p_ridge = beta/2 y^T (S_P + beta I)^{-1} y`` (:func:`harness.formulations.ridge_value`)
+    and the concentration values ``p_conc`` (``c = 1``), ``p_c1`` (``c = 1/2``, an upper
+    value) and ``p_c2`` (``c = 2``, a lower value) of ``beta/2 y^T (c P Sigma + beta I)^{-1}
+    y``. ``in_bracket`` is ``p_c2 <= p_ridge <= p_c1`` (Thm 3.4 predicts it w.p. ``>= 1 -
+    2 delta`` when ``P >= 8 kappa log(n/delta)``, see :data:`RIDGE_C2`). ``c1_hat``,
+    ``c2_hat`` are the measured extreme generalised eigenvalues of ``(S_P / P, Sigma)``: the
+    tightest constants with ``c1 P Sigma <= S_P <= c2 P Sigma``.
+
+    Parameters
+    ----------
+    point : dict
+        ``n`` or ``c``, ``d``, ``P_list`` (e.g. ``"16,64,256"``), ``delta``, and ``beta``
+        (absolute) or ``beta_rel`` (a fraction of ``beta_max = max_i ||X^T D_i y||`` over the
+        ``max(P_list)`` patterns); optional instance fields (labels default ``"planted"``).
+    seed : SeedSequence
+
+    Returns
+    -------
+    list of dict
+        One row per ``P`` with :data:`RIDGE_COLUMNS`.
+    """
+    n, d = _nd(point)
+    Ps = parse_int_list(point["P_list"])
+    delta = float(point.get("delta", 0.1))
+    inst_seed, pattern_seed = seed.spawn(2)
+    inst = _instance(point, inst_seed, "planted")
+    X, y = inst.X, inst.y
+    Sigma = sigma_closed_form(X)
+    lmin_sigma, lmax_sigma = _lambda_extremes(Sigma)
+    x_norm2 = float(np.linalg.norm(X, 2)) ** 2
+    kap = x_norm2 / lmin_sigma if lmin_sigma > 1e-12 * max(lmax_sigma, 1e-300) else math.inf
+    threshold = chernoff_pattern_count(kap, n, delta) if math.isfinite(kap) else -1
+    D_all = gaussian_patterns_iid(X, Ps[-1], make_rng(pattern_seed))
+    G = X.T @ (D_all * y[:, None])
+    bmax = float(np.sqrt((G * G).sum(axis=0)).max())
+    beta = float(point["beta"]) if "beta" in point else float(point["beta_rel"]) * bmax
+    if not beta > 0:
+        raise InputError(f"beta must be > 0; got {beta!r} (beta_max = {bmax:g})")
+    rows = []
+    for P in Ps:
+        D = D_all[:, :P]
+        t = _Timer.start()
+        p_ridge = ridge_value(X, y, D, beta)
+        time_ridge = t.elapsed()
+        t = _Timer.start()
+        p_conc = thm34_concentration(beta, y, P, Sigma, c=1.0)
+        p_c1 = thm34_concentration(beta, y, P, Sigma, c=RIDGE_C1)
+        p_c2 = thm34_concentration(beta, y, P, Sigma, c=RIDGE_C2)
+        time_conc = t.elapsed()
+        gev = scipy.linalg.eigh(empirical_S_bar(X, D), Sigma, eigvals_only=True)
+        rows.append(
+            {
+                "c_eff": n / d,
+                "delta_used": delta,
+                "P_used": P,
+                "P_threshold": threshold,
+                "at_threshold": bool(threshold > 0 and P >= threshold),
+                "kappa": kap,
+                "beta_used": beta,
+                "beta_max": bmax,
+                "p_ridge": p_ridge,
+                "p_conc": p_conc,
+                "p_c1": p_c1,
+                "p_c2": p_c2,
+                "ridge_over_conc": p_ridge / p_conc if p_conc > 0 else math.nan,
+                "in_bracket": bool(p_c2 <= p_ridge <= p_c1),
+                "c1_hat": float(gev[0]),
+                "c2_hat": float(gev[-1]),
+                "time_ridge_s": time_ridge,
+                "time_conc_s": time_conc,
+            }
+        )
+    return rows
+
+
+declare_kind_params(
+    "ridge",
+    params={"P_list": _P_LIST, "delta": Interval(float, 0.0, 1.0, closed="neither")},
+    requires=[("n", "c"), ("d",), ("P_list",), ("beta", "beta_rel"), ("delta",)],
+)
+
+
+# --------------------------------------------------------------------------- sharpness
+SHARPNESS_MODELS = ("data", "aG")
+SHARPNESS_COLUMNS = (
+    "c_eff",
+    "C_sup_lower_est",
+    "C_random_max",
+    "C_adversarial_max",
+    "C_ascent_max",
+    "Z_at_best",
+    "Z_max_lower_est",
+    "cheb_bound",
+    "cheb_bound_tight",
+    "n_dirs_checked",
+    "n_dirs_failed",
+    "C_min",
+    "n_viol_2Z1",
+    "n_viol_Z1",
+    "C_worst_2Z1",
+    "rhs_worst_2Z1",
+    "C_worst_Z1",
+    "rhs_worst_Z1",
+    "sqrt_log_n",
+    "C_over_sqrt_log_n",
+    "Z_over_sqrt_log_n",
+    "h_margin_min",
+    "sharp_status",
+    "time_sup_s",
+    "time_batch_s",
+)
+
+
+def _worst_pair(lhs: FloatArray, rhs: FloatArray) -> tuple[float, float, int]:
+    """The ``(lhs, rhs)`` pair with the largest relative excess, and the violation count."""
+    ok = np.isfinite(lhs) & np.isfinite(rhs)
+    if not ok.any():
+        return math.nan, math.nan, 0
+    rel = (lhs[ok] - rhs[ok]) / np.maximum(np.abs(rhs[ok]), 1e-12)
+    j = int(np.argmax(rel))
+    n_viol = int(np.sum(rel > SHARPNESS_RTOL))
+    return float(lhs[ok][j]), float(rhs[ok][j]), n_viol
+
+
+@register_kind("sharpness")
+def sharpness_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+    """Cone sharpness and the Chebyshev-centre bound, THEORY.md §A5 Def 4.1, Prop 4.3, Thm 4.4.
+
+    The cone ``K = {w : A w >= 0}`` is ``A = (2 D_h - I) X`` with ``X`` an (A1) design and
+    ``h ~ N(0, I_d)`` (``model="data"``), or ``A = [a G]`` with ``a`` folded normal and
+    ``G`` Gaussian (``model="aG"``, the rotation reduction, generator ``e_1``).
+
+    * ``C_sup_lower_est``: :func:`harness.diagnostics.sharpness.sharpness_sup_estimate`, a
+      LOWER estimate of ``C(K) = sup_{||u||=1} C(K, u)`` (random, adversarial and ascent
+      directions; the best of each source is ``C_*_max``).
+    * A check batch of ``n_check`` random unit directions plus the best direction: both
+      ``C(K, u)`` and ``Z(u) = min {||c|| : A c >= |A u|}`` per direction; ``n_viol_2Z1``
+      / ``n_viol_Z1`` count directions with ``C > 2 Z + 1`` / ``C > Z + 1`` beyond
+      :data:`SHARPNESS_RTOL` (Prop 4.3 says none), and ``C_worst_*`` / ``rhs_worst_*`` is
+      the pair with the largest relative excess; ``C_min`` must be ``>= 1``.
+    * ``Z_max_lower_est``: max of ``Z`` over the batch after ``n_ascent`` monotone ascent
+      steps ``u <- g / ||g||`` (``Z`` is convex and homogeneous; Thm 4.4 bounds its max by
+      ``C sqrt(log n)``); ``cheb_bound = 2 Z_max + 1`` (paper) and ``cheb_bound_tight =
+      Z_max + 1`` are the corresponding bounds on ``C(K)`` *if* ``Z_max`` were exact.
+
+    Parameters
+    ----------
+    point : dict
+        ``n`` or ``c``, ``d``; optional ``model`` (``"data"``), ``n_random`` (16),
+        ``n_check`` (16), ``n_ascent`` (4), ``tol`` (1e-7).
+    seed : SeedSequence
+
+    Returns
+    -------
+    list of dict
+        One row with :data:`SHARPNESS_COLUMNS`; ``sharp_status`` is ``"optimal"`` when every
+        SOCP batch solved to optimality, else the first other status.
+    """
+    n, d = _nd(point)
+    model = str(point.get("model", "data"))
+    if model not in SHARPNESS_MODELS:
+        raise InputError(f"model must be one of {list(SHARPNESS_MODELS)}; got {model!r}")
+    tol = float(point.get("tol", 1e-7))
+    n_random = int(point.get("n_random", 16))
+    n_check = int(point.get("n_check", 16))
+    n_ascent = int(point.get("n_ascent", 4))
+    cone_seed, dir_seed = seed.spawn(2)
+    crng = make_rng(cone_seed)
+    if model == "data":
+        X = gaussian_design(n, d, crng)
+        h = crng.standard_normal(d)
+        A = cone_matrices(X, (X @ h >= 0)[:, None])[0]
+    else:
+        A = random_cone_model(n, d, crng)
+        h = np.zeros(d)
+        h[0] = 1.0
+    row_norms = np.linalg.norm(A, axis=1)
+    h_margin = float(np.min(np.abs(A @ h) / np.maximum(row_norms, 1e-300)) / np.linalg.norm(h))
+    rng = make_rng(dir_seed)
+    t = _Timer.start()
+    est = sharpness_sup_estimate(A, rng, h=h, n_random=n_random, tol=tol)
+    time_sup = t.elapsed()
+    t = _Timer.start()
+    U = np.concatenate([rng.standard_normal((d, n_check)), est.u_best[:, None]], axis=1)
+    C = cone_sharpness(A, U, tol=tol)
+    Z = chebyshev_radius(A, U, tol=tol)
+    statuses = [C.status, Z.status]
+    Cv, Zv = C.values.copy(), Z.values.copy()
+    # Monotone ascent on Z (convex, homogeneous): Z(g/||g||) >= ||g|| >= g^T u = Z(u).
+    z_best = float(np.max(np.where(np.isfinite(Zv), Zv, -np.inf), initial=-np.inf))
+    order = np.argsort(-np.where(np.isfinite(Zv), Zv, -np.inf))[: max(1, min(4, Zv.size))]
+    G = Z.grad[:, order]
+    for _ in range(n_ascent):
+        ok = np.all(np.isfinite(G), axis=0) & (np.linalg.norm(G, axis=0) > 0)
+        if not ok.any():
+            break
+        step = chebyshev_radius(A, G[:, ok], tol=tol)
+        statuses.append(step.status)
+        z_best = max(
+            z_best, float(np.max(np.where(np.isfinite(step.values), step.values, -np.inf)))
+        )
+        G = step.grad
+    time_batch = t.elapsed()
+    n_failed = int(np.sum(~np.isfinite(Cv) | ~np.isfinite(Zv)))
+    c2, r2, v2 = _worst_pair(Cv, 2.0 * Zv + 1.0)
+    c1, r1, v1 = _worst_pair(Cv, Zv + 1.0)
+    bad = [s for s in statuses if s != "optimal"]
+    sl = math.sqrt(math.log(n)) if n > 1 else math.nan
+    return [
+        {
+            "c_eff": n / d,
+            "C_sup_lower_est": est.value_lower_est,
+            "C_random_max": est.by_source.get("random", math.nan),
+            "C_adversarial_max": est.by_source.get("adversarial", math.nan),
+            "C_ascent_max": est.by_source.get("ascent", math.nan),
+            "Z_at_best": est.z_at_best,
+            "Z_max_lower_est": z_best,
+            "cheb_bound": 2.0 * z_best + 1.0,
+            "cheb_bound_tight": z_best + 1.0,
+            "n_dirs_checked": int(U.shape[1]),
+            "n_dirs_failed": n_failed,
+            "C_min": float(np.nanmin(Cv)) if np.isfinite(Cv).any() else math.nan,
+            "n_viol_2Z1": v2,
+            "n_viol_Z1": v1,
+            "C_worst_2Z1": c2,
+            "rhs_worst_2Z1": r2,
+            "C_worst_Z1": c1,
+            "rhs_worst_Z1": r1,
+            "sqrt_log_n": sl,
+            "C_over_sqrt_log_n": est.value_lower_est / sl,
+            "Z_over_sqrt_log_n": z_best / sl,
+            "h_margin_min": h_margin,
+            "sharp_status": bad[0] if bad else "optimal",
+            "time_sup_s": time_sup,
+            "time_batch_s": time_batch,
+        }
+    ]
+
+
+declare_kind_params(
+    "sharpness",
+    params={
+        "model": Options(SHARPNESS_MODELS),
+        "n_random": Interval(int, 1, None),
+        "n_check": Interval(int, 1, None),
+        "n_ascent": Interval(int, 0, None),
+    },
+    requires=[("n", "c"), ("d",)],
+)
+
+
+# --------------------------------------------------------------------------- maxcut
+MAXCUT_COLUMNS = (
+    "c_eff",
+    "y_norm",
+    "gamma_all_sq",
+    "gamma_method",
+    "gamma_is_exact",
+    "P_all",
+    "maxcut_value",
+    "maxcut_method",
+    "maxcut_exact",
+    "maxcut_sdp_upper",
+    "maxcut_sdp_lower",
+    "sdp_status",
+    "gamma_sq_over_maxcut",
+    "P_used",
+    "lambda_min_sbar",
+    "bound7",
+    "bound7_maxcut",
+    "time_gamma_s",
+    "time_maxcut_exact_s",
+    "time_sdp_s",
+    "time_sbar_s",
+)
+
+
+def gamma_all_squared(
+    X: FloatArray, y: FloatArray, rng: np.random.Generator, *, cap: int, n_h: int
+) -> tuple[float, str, int]:
+    """``gamma_all^2 = max_i ||X^T D_i y||^2`` over all patterns, THEORY.md §3.4.
+
+    Exact over :func:`harness.patterns.enumerate_pattern_set` when Cover's count is at most
+    ``cap``; otherwise the max over ``n_h`` Gaussian ``h`` (plus ``h`` along ``+-X^T y``), a
+    LOWER estimate. Returns ``(value, method, patterns used)`` with method ``"enumeration"``
+    or ``"sampled_lower"``.
+    """
+    try:
+        D = enumerate_pattern_set(X, cap=cap).D
+        method = "enumeration"
+    except EnumerationError:
+        H = rng.standard_normal((X.shape[1], n_h))
+        g = X.T @ y
+        H = np.concatenate([H, g[:, None], -g[:, None]], axis=1)
+        D = (X @ H) >= 0
+        method = "sampled_lower"
+    G = X.T @ (D * y[:, None])
+    return float(np.max((G * G).sum(axis=0), initial=0.0)), method, int(D.shape[1])
+
+
+@register_kind("maxcut")
+def maxcut_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+    """``gamma_all^2`` against the MAX-CUT value and the bound (7), THEORY.md §3.4 (P7, P6).
+
+    * ``gamma_all_sq``: :func:`gamma_all_squared` (exact when ``gamma_is_exact``).
+    * ``maxcut_value``: ``max_s s^T M s``, ``M = diag(y) X X^T diag(y)``: exact by
+      enumeration when the number of non-zero labels is at most ``exact_max_n`` (default
+      :data:`MAXCUT_EXACT_MAX_N`, ``maxcut_method="exact"``), else the certified
+      Goemans-Williamson SDP upper bound (``"sdp_upper"``). The SDP bound and its rounding
+      value are always computed too (``maxcut_sdp_upper``, ``maxcut_sdp_lower``), so small
+      instances give both for Figure 5. P7 predicts ``gamma_all_sq <= maxcut_value``.
+    * ``bound7 = 2 gamma_all / (||y|| sqrt(lambda_min(S_bar)))`` with ``S_bar`` over ``P``
+      sampled i.i.d. patterns; ``bound7_maxcut`` uses ``sqrt(maxcut_value) >= gamma_all``,
+      valid even when ``gamma_all`` is only a lower estimate. The measured ``p~_u / p_u`` is
+      not computed here.
+
+    Parameters
+    ----------
+    point : dict
+        ``n`` or ``c``, ``d``, ``P``; optional ``exact_max_n``, ``enum_cap``
+        (:data:`DEFAULT_ENUM_CAP`), ``n_h`` (:data:`DEFAULT_N_H`), instance fields (labels
+        default ``"planted"``).
+    seed : SeedSequence
+
+    Returns
+    -------
+    list of dict
+        One row with :data:`MAXCUT_COLUMNS`.
+    """
+    n, d = _nd(point)
+    inst_seed, h_seed, sdp_seed, pattern_seed = seed.spawn(4)
+    inst = _instance(point, inst_seed, "planted")
+    X, y = inst.X, inst.y
+    exact_max_n = int(point.get("exact_max_n", MAXCUT_EXACT_MAX_N))
+    t = _Timer.start()
+    gamma_sq, gmethod, P_all = gamma_all_squared(
+        X,
+        y,
+        make_rng(h_seed),
+        cap=int(point.get("enum_cap", DEFAULT_ENUM_CAP)),
+        n_h=int(point.get("n_h", DEFAULT_N_H)),
+    )
+    time_gamma = t.elapsed()
+    keep = y != 0
+    M = maxcut_matrix(X[keep], y[keep])
+    exact = math.nan
+    time_exact = math.nan
+    if int(keep.sum()) <= exact_max_n:
+        t = _Timer.start()
+        exact = max_binary_quadratic(M, make_rng(sdp_seed), exact_max_n=exact_max_n).value
+        time_exact = t.elapsed()
+    t = _Timer.start()
+    sdp = max_binary_quadratic(M, make_rng(sdp_seed), exact_max_n=0)
+    time_sdp = t.elapsed()
+    if int(keep.sum()) == 0:
+        sdp_upper, sdp_lower, sdp_status = 0.0, 0.0, "optimal"
+    else:
+        sdp_upper, sdp_lower = sdp.upper, sdp.lower
+        sdp_status = str(sdp.extra.get("status", "optimal"))
+    value = exact if math.isfinite(exact) else sdp_upper
+    P = int(point["P"])
+    t = _Timer.start()
+    D = gaussian_patterns_iid(X, P, make_rng(pattern_seed))
+    lmin_sbar = lambda_min(empirical_S_bar(X, D))
+    time_sbar = t.elapsed()
+    y_norm = float(np.linalg.norm(y))
+    return [
+        {
+            "c_eff": n / d,
+            "y_norm": y_norm,
+            "gamma_all_sq": gamma_sq,
+            "gamma_method": gmethod,
+            "gamma_is_exact": gmethod == "enumeration",
+            "P_all": P_all,
+            "maxcut_value": value,
+            "maxcut_method": "exact" if math.isfinite(exact) else "sdp_upper",
+            "maxcut_exact": exact,
+            "maxcut_sdp_upper": sdp_upper,
+            "maxcut_sdp_lower": sdp_lower,
+            "sdp_status": sdp_status,
+            "gamma_sq_over_maxcut": gamma_sq / value if value > 0 else math.nan,
+            "P_used": P,
+            "lambda_min_sbar": lmin_sbar,
+            "bound7": bound7(math.sqrt(gamma_sq), y_norm, lmin_sbar),
+            "bound7_maxcut": bound7(math.sqrt(max(value, 0.0)), y_norm, lmin_sbar),
+            "time_gamma_s": time_gamma,
+            "time_maxcut_exact_s": time_exact,
+            "time_sdp_s": time_sdp,
+            "time_sbar_s": time_sbar,
+        }
+    ]
+
+
+declare_kind_params(
+    "maxcut",
+    params={
+        "exact_max_n": Interval(int, 0, 24),
+        "enum_cap": Interval(int, 1, None),
+        "n_h": Interval(int, 1, None),
+    },
+    requires=[("n", "c"), ("d",), ("P",)],
+)
+
+__all__ = [
+    "CHERNOFF_COLUMNS",
+    "KAPPA_COLUMNS",
+    "MAXCUT_COLUMNS",
+    "RIDGE_COLUMNS",
+    "SHARPNESS_COLUMNS",
+    "chernoff_rank_kind",
+    "gamma_all_squared",
+    "gaussian_patterns_iid",
+    "kappa_kind",
+    "maxcut_kind",
+    "parse_int_list",
+    "ridge_kind",
+    "sharpness_kind",
+]
