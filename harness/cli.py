@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -238,11 +239,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _limit_blas_threads() -> None:
+    """Pin BLAS to ``HARNESS_BLAS_THREADS`` threads (default 1) in this process.
+
+    The harness's matrices are small (n up to a few thousand) and its parallelism comes from
+    sweep workers; multi-threaded BLAS on them only adds contention, which on a loaded
+    2-core machine made one demo 40x slower (175 s vs 4.5 s). Sweep workers pin themselves.
+    """
+    from threadpoolctl import threadpool_limits
+
+    text = os.environ.get("HARNESS_BLAS_THREADS", "1")
+    try:
+        limit = int(text)
+    except ValueError as exc:
+        raise InputError(f"HARNESS_BLAS_THREADS must be an integer >= 1; got {text!r}") from exc
+    if limit < 1:
+        raise InputError(f"HARNESS_BLAS_THREADS must be an integer >= 1; got {text!r}")
+    threadpool_limits(limits=limit, user_api="blas")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``harness`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _limit_blas_threads()
         return int(args.func(args))
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
