@@ -80,7 +80,7 @@ def cone_decomposition(
         min sum_i ||a_i|| + ||a_i - w_i||  s.t.  (2D_i - I) X a_i >= 0,
                                                   (2D_i - I) X (a_i - w_i) >= 0.
     """
-    from harness.solvers.reference import STATUS_MAP
+    from harness.solvers.reference import run_clarabel
 
     d, P = W.shape
     active = F.active_mask(W, rtol_active)
@@ -96,12 +96,7 @@ def cone_decomposition(
     obj = cp.sum(cp.norm(Avar, 2, axis=0)) + cp.sum(cp.norm(Avar - Wa, 2, axis=0))
     cons = [cp.multiply(S, X @ Avar) >= 0, cp.multiply(S, X @ (Avar - Wa)) >= 0]
     prob = cp.Problem(cp.Minimize(obj), cons)
-    try:
-        prob.solve(solver=cp.CLARABEL, tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol)
-        raw = str(prob.status)
-    except cp.error.SolverError as exc:
-        raw = f"solver_error: {exc}"
-    status = STATUS_MAP.get(raw, "error")
+    status, raw, _, _ = run_clarabel(prob, tol)
     if Avar.value is not None:
         A_act = np.asarray(Avar.value, dtype=float)
         A_full[:, active] = A_act

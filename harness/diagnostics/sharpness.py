@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from harness.errors import InputError
 from harness.formulations import BoolArray, FloatArray, group_norms
-from harness.solvers.reference import STATUS_MAP
+from harness.solvers.reference import run_clarabel
 
 DEFAULT_TOL = 1e-8
 
@@ -391,13 +391,8 @@ def _apply_T(As: FloatArray, L: FloatArray) -> FloatArray:
 
 
 def _solve(prob: cp.Problem, tol: float) -> tuple[str, str, float]:
-    t0 = time.perf_counter()
-    try:
-        prob.solve(solver=cp.CLARABEL, tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol, max_iter=200)
-        raw = str(prob.status)
-    except cp.error.SolverError as exc:
-        raw = f"solver_error: {exc}"
-    return STATUS_MAP.get(raw, "error"), raw, time.perf_counter() - t0
+    status, raw, _, elapsed = run_clarabel(prob, tol, max_iter=200)
+    return status, raw, elapsed
 
 
 def _clean(values: FloatArray) -> FloatArray:
