@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from harness.errors import HarnessError
 from harness.sweep import ResultStore, expand_grid, load_results, load_spec
 from harness.sweep.spec import Spec
@@ -36,6 +34,8 @@ class Figure:
     experiment : str         the spec name whose table it plots
     plot : str               ``"module:function"`` with ``function(df, out_dir) -> list[Path]``
     checks : tuple of str    ids of the checks this figure illustrates
+    extra : tuple of (keyword, experiment)
+        Further tables passed to the plotting function as keyword arguments.
     """
 
     id: str
@@ -44,8 +44,14 @@ class Figure:
     experiment: str
     plot: str
     checks: tuple[str, ...] = ()
+    extra: tuple[tuple[str, str], ...] = ()
 
-    def plot_function(self) -> Callable[[pd.DataFrame, Path], list[Path]]:
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        """Every experiment whose table the figure reads."""
+        return (self.experiment, *(name for _, name in self.extra))
+
+    def plot_function(self) -> Callable[..., list[Path]]:
         module, _, name = self.plot.partition(":")
         try:
             fn = getattr(importlib.import_module(module), name)
@@ -97,7 +103,8 @@ FIGURES: dict[str, Figure] = {
             "Kim & Pilanci 2024, Sec 3.4",
             "maxcut",
             "harness.plots.theory:plot_fig5",
-            ("P7",),
+            ("P7", "P6"),
+            (("paired", "relaxation_gap"),),
         ),
         Figure(
             "fig6",
@@ -149,7 +156,7 @@ def available_figures() -> dict[str, Figure]:
     out = {}
     for fid, fig in FIGURES.items():
         module = fig.plot.partition(":")[0]
-        if fig.experiment in specs and importlib.util.find_spec(module) is not None:
+        if all(e in specs for e in fig.experiments) and importlib.util.find_spec(module):
             out[fid] = fig
     return out
 
@@ -192,17 +199,20 @@ def render_figure(
     HarnessError
         The spec is missing, or its sweep has pending points at this scale.
     """
-    spec = find_spec(fig.experiment, experiments_dir)
-    total, _failed, pending = pending_points(spec, scale, results_dir)
-    if pending:
-        raise HarnessError(
-            f"figure {fig.id} needs experiment '{spec.name}' at scale {scale}: {pending} of "
-            f"{total} points not computed; run `harness run {spec.path} --scale {scale}`"
-        )
-    df = load_results(spec.name, scale, results_dir)
+    tables = {}
+    for name in fig.experiments:
+        spec = find_spec(name, experiments_dir)
+        total, _failed, pending = pending_points(spec, scale, results_dir)
+        if pending:
+            raise HarnessError(
+                f"figure {fig.id} needs experiment '{spec.name}' at scale {scale}: {pending} of "
+                f"{total} points not computed; run `harness run {spec.path} --scale {scale}`"
+            )
+        tables[name] = load_results(spec.name, scale, results_dir)
     out_dir = Path(figures_dir) / scale
     out_dir.mkdir(parents=True, exist_ok=True)
-    produced = [Path(p) for p in fig.plot_function()(df, out_dir)]
+    kwargs = {kw: tables[name] for kw, name in fig.extra}
+    produced = [Path(p) for p in fig.plot_function()(tables[fig.experiment], out_dir, **kwargs)]
     return _canonical_names(fig.id, produced)
 
 

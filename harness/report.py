@@ -227,7 +227,7 @@ def write_report(
     by_id = {o.check.id: o for o in outcomes}
     experiments = sorted(
         {e for o in outcomes for e in o.check.experiments}
-        | {f.experiment for f in FIGURES.values()}
+        | {e for f in FIGURES.values() for e in f.experiments}
     )
     tables, missing = load_tables(experiments, scale, results_dir, experiments_dir)
     figs = available_figures()

@@ -120,7 +120,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     figs = available_figures()
     names = sorted(
-        {f.experiment for f in figs.values()}
+        {e for f in figs.values() for e in f.experiments}
         | {e for c in load_checks().values() for e in c.experiments}
     )
     specs = []

@@ -279,11 +279,37 @@ def plot_fig4(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
 
 
 # --------------------------------------------------------------------------- Figure 5
+def _paired_bound7_panel(ax: Any, paired: pd.DataFrame) -> None:
+    """Measured ``p~_u / p_u`` (exact p_u) against the bound (7) of the same instance."""
+    cols = ("ratio_gated_pu", "bound7")
+    missing = [c for c in cols if c not in paired.columns]
+    if missing:
+        raise HarnessError(f"Figure 5: paired table lacks column(s) {missing}")
+    ok = paired["point_status"].eq("ok") if "point_status" in paired.columns else True
+    sub = paired[ok & paired["ratio_gated_pu"].notna() & paired["bound7"].notna()]
+    if sub.empty:
+        ax.text(0.5, 0.5, "no instance with exact p_u", ha="center", transform=ax.transAxes)
+        return
+    r = sub["ratio_gated_pu"].astype(float).to_numpy()
+    b = sub["bound7"].astype(float).to_numpy()
+    ax.scatter(r, b, s=16, color="C2", label=f"{len(sub)} instances (exact p_u)")
+    lim = np.array([min(r.min(), b.min()) / 1.2, max(r.max(), b.max()) * 1.2])
+    ax.plot(lim, lim, "k--", lw=1.0, label="y = x (bound tight)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"measured $\tilde p_u / p_u$ (dimensionless)")
+    ax.set_ylabel("bound (7) of the same instance")
+    ax.set_title("(7) holds iff points lie on or above y = x", fontsize=9)
+    ax.legend(fontsize=6.5)
+    ax.grid(alpha=0.3, which="both", lw=0.5)
+
+
 def plot_fig5(
     df: pd.DataFrame,
     out_dir: str | Path,
     ratio: pd.DataFrame | None = None,
     ratio_column: str = "ratio_u",
+    paired: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Figure 5 / P7, P6, THEORY.md §3.4 and (7): the MAX-CUT bound and the bound (7).
 
@@ -302,6 +328,11 @@ def plot_fig5(
     out_dir : str or Path
     ratio : DataFrame, optional
     ratio_column : str
+    paired : DataFrame, optional
+        A table with, per instance, the measured ``ratio_gated_pu`` (= p~_u / p_u with p_u
+        exact) and the bound (7) ``bound7`` of the same instance (the ``relaxation_gap``
+        experiment); drawn as a third panel, measured ratio against its bound, where every
+        point must lie on or above ``y = x`` (P6).
 
     Returns
     -------
@@ -314,7 +345,11 @@ def plot_fig5(
         Empty table, missing columns or no usable rows (also for ``ratio``).
     """
     df, n_failed = _usable(df, FIG5_COLUMNS, "Figure 5 (MAX-CUT)")
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.6, 3.7))
+    if paired is not None:
+        fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(12.6, 3.9))
+        _paired_bound7_panel(ax3, paired)
+    else:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.6, 3.7))
     exact_flag = (
         df["gamma_is_exact"].astype(bool)
         if "gamma_is_exact" in df.columns
