@@ -47,7 +47,13 @@ import numpy as np
 import pandas as pd
 
 from harness.predictions import CheckResult, register_check
-from harness.predictions.rules import bracket_rule, hard_inequality, slope_ci, trend_rule
+from harness.predictions.rules import (
+    bracket_rule,
+    hard_inequality,
+    slope_ci,
+    trend_rule,
+    usable_rows,
+)
 
 #: Relative and absolute slack of the hard inequalities (solver tolerance 1e-8 + margin).
 HARD_RTOL = 1e-6
@@ -71,34 +77,6 @@ _GROUP_CANDIDATES = ("labels", "beta_rel", "beta", "method_used", "methods")
 
 
 # --------------------------------------------------------------------------- helpers
-def _prepare(
-    tables: Mapping[str, pd.DataFrame], name: str, required: Sequence[str]
-) -> tuple[pd.DataFrame | None, str, dict[str, Any]]:
-    """Rows of ``tables[name]`` from ok points (failed points counted), or a reason."""
-    info: dict[str, Any] = {"n_failed_points": 0}
-    df = tables.get(name)
-    if df is None:
-        return None, f"no results for experiment {name!r}", info
-    if df.empty:
-        return None, f"results table of {name!r} is empty", info
-    if "point_status" in df.columns:
-        bad = (df["point_status"] != "ok").to_numpy()
-        if bad.any():
-            key = "cache_key" if "cache_key" in df.columns else None
-            info["n_failed_points"] = (
-                int(df.loc[bad, key].nunique()) if key is not None else int(bad.sum())
-            )
-            if "error" in df.columns:
-                info["failed_errors"] = sorted({str(e) for e in df.loc[bad, "error"]})[:5]
-        df = df[~bad]
-        if df.empty:
-            return None, f"every point of {name!r} failed", info
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        return None, f"results table of {name!r} lacks columns {missing}", info
-    return df, "", info
-
-
 def _optimal(df: pd.DataFrame, status_cols: Sequence[str]) -> np.ndarray:
     """Mask of rows whose every listed status column is ``"optimal"`` (absent columns pass)."""
     mask = np.ones(len(df), dtype=bool)
@@ -288,7 +266,7 @@ def check_p1(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     measured = "R / sqrt(log 2n) against log n (R_cert and R_est), P by the Chernoff rule"
     predicted = "R >= 1 and no significant upward trend of R / sqrt(log 2n)"
     need = ("n", "P_mode", "p_relu", "pstar_lower", "pstar_upper", "R_cert", "R_est")
-    df, reason, info = _prepare(tables, "relaxation_gap", need)
+    df, reason, info = usable_rows(tables, "relaxation_gap", need)
     if df is None:
         return CheckResult("NOT-RUN", measured, predicted, reason, info)
     rule = df[df["P_mode"] == "rule"]
@@ -352,7 +330,7 @@ def check_p2(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     measured = "orderings between p_u, pstar bracket, p_gated and p_relu"
     predicted = "p_u <= pstar_upper, pstar_lower <= p_relu, p_gated <= p_relu, p_u <= p_gated"
     need = ("p_relu", "p_gated", "pstar_lower", "pstar_upper", "p_u_exact", "p_u_lower")
-    df, reason, info = _prepare(tables, "relaxation_gap", need)
+    df, reason, info = usable_rows(tables, "relaxation_gap", need)
     if df is None:
         return CheckResult("NOT-RUN", measured, predicted, reason, info)
     relu_ok = _optimal(df, ("status_relu",))
@@ -416,7 +394,7 @@ def check_p3(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     measured = "p_relu, p_gated at consecutive nested P (per point)"
     predicted = "non-increasing in P; above the certified lower end of p*"
     need = ("P_sampled", "p_relu", "p_gated", "pstar_lower")
-    df, reason, info = _prepare(tables, "relaxation_width", need)
+    df, reason, info = usable_rows(tables, "relaxation_width", need)
     if df is None:
         return CheckResult("NOT-RUN", measured, predicted, reason, info)
     df = df.assign(_pid=_point_ids(df)).sort_values(["_pid", "P_sampled"])
@@ -556,7 +534,7 @@ def check_p5(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         "ratio_gated_pu_cert",
         "thm38_bound",
     )
-    df, reason, info = _prepare(tables, "relaxation_gap", need)
+    df, reason, info = usable_rows(tables, "relaxation_gap", need)
     if df is None:
         return CheckResult("NOT-RUN", measured, predicted, reason, info)
     rule = df[df["P_mode"] == "rule"]
@@ -611,7 +589,7 @@ def check_p6(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     measured = "p_gated / p_u vs bound (7); Props 3.5/3.6 values"
     predicted = "ratio <= bound7; p_gated <= Prop 3.5; p_u >= Prop 3.6"
     need = ("p_gated", "p_u_exact", "ratio_gated_pu", "ratio_gated_pu_cert", "bound7")
-    df, reason, info = _prepare(tables, "relaxation_gap", need)
+    df, reason, info = usable_rows(tables, "relaxation_gap", need)
     if df is None:
         return CheckResult("NOT-RUN", measured, predicted, reason, info)
     valid = (
@@ -678,7 +656,7 @@ def check_p12(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     measured = "p_relu vs sharpness_max * p_gated"
     predicted = "p_relu <= C * p_gated"
     need = ("p_relu", "p_gated", "sharpness_max")
-    df, reason, info = _prepare(tables, "relaxation_gap", need)
+    df, reason, info = usable_rows(tables, "relaxation_gap", need)
     if df is None:
         return CheckResult("NOT-RUN", measured, predicted, reason, info)
     ok = _optimal(df, ("status_relu", "status_gated", "status_decomp"))
@@ -746,7 +724,7 @@ def check_p14(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P14, THEORY.md §A2: hard inequality on the relative mapping error."""
     measured = "relative difference of (1) at the mapped weights and p_relu"
     predicted = f"<= {P14_RTOL:g}"
-    df, reason, info = _prepare(tables, "relaxation_gap", ("mapped_rel_err",))
+    df, reason, info = usable_rows(tables, "relaxation_gap", ("mapped_rel_err",))
     if df is None:
         return CheckResult("NOT-RUN", measured, predicted, reason, info)
     ok = _optimal(df, ("status_relu",))
@@ -806,7 +784,7 @@ def check_p16(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         "p_cvx_Dprime",
         "pstar_lower",
     )
-    df, reason, info = _prepare(tables, "stationary", need)
+    df, reason, info = usable_rows(tables, "stationary", need)
     if df is None:
         return CheckResult("NOT-RUN", measured, predicted, reason, info)
     finite = np.isfinite(_arr(df, "loss"))
@@ -902,7 +880,7 @@ def check_p17(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P17, THEORY.md Thm 2.3: sanity check of the polynomial cost."""
     measured = "slope of log(time_relu_s) vs log(d * P_unique)"
     predicted = f"<= {P17_MAX_EXPONENT:g}"
-    df, reason, info = _prepare(tables, "relaxation_gap", ("d", "P_unique", "time_relu_s"))
+    df, reason, info = usable_rows(tables, "relaxation_gap", ("d", "P_unique", "time_relu_s"))
     if df is None:
         return CheckResult("NOT-RUN", measured, predicted, reason, info)
     ok = _optimal(df, ("status_relu",))

@@ -11,9 +11,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
@@ -203,3 +206,37 @@ def bracket_rule(worst: CheckResult, best: CheckResult) -> CheckResult:
         f"best end: {best.explanation})",
         {"worst": worst.details, "best": best.details},
     )
+
+
+def usable_rows(
+    tables: Mapping[str, pd.DataFrame], name: str, required: Sequence[str]
+) -> tuple[pd.DataFrame | None, str, dict[str, Any]]:
+    """Rows of ``tables[name]`` from points that ran (failed points removed *and counted*).
+
+    Returns ``(df, "", info)``, or ``(None, reason, info)`` when the table is missing, empty,
+    has only failed points, or lacks a ``required`` column. ``info["n_failed_points"]``
+    counts the failed points (by cache key) and ``info["failed_errors"]`` lists up to five of
+    their error messages, so a check can report them instead of dropping them silently.
+    """
+    info: dict[str, Any] = {"n_failed_points": 0}
+    df = tables.get(name)
+    if df is None:
+        return None, f"no results for experiment {name!r}", info
+    if df.empty:
+        return None, f"results table of {name!r} is empty", info
+    if "point_status" in df.columns:
+        bad = (df["point_status"] != "ok").to_numpy()
+        if bad.any():
+            key = "cache_key" if "cache_key" in df.columns else None
+            info["n_failed_points"] = (
+                int(df.loc[bad, key].nunique()) if key is not None else int(bad.sum())
+            )
+            if "error" in df.columns:
+                info["failed_errors"] = sorted({str(e) for e in df.loc[bad, "error"]})[:5]
+        df = df[~bad]
+        if df.empty:
+            return None, f"every point of {name!r} failed ({info['n_failed_points']} points)", info
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        return None, f"results table of {name!r} lacks columns {missing}", info
+    return df, "", info

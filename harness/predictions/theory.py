@@ -79,6 +79,7 @@ from harness.predictions.rules import (
     hard_inequality,
     slope_ci,
     trend_rule,
+    usable_rows,
 )
 
 #: P7 relative tolerance (values are exact or certified; only floating-point rounding).
@@ -96,34 +97,6 @@ _RULE_SEED = 20240611  # fixed: a verdict must not change between two runs of `h
 
 
 # --------------------------------------------------------------------------- helpers
-def _prepare(
-    tables: Mapping[str, pd.DataFrame], name: str, required: Sequence[str]
-) -> tuple[pd.DataFrame | None, str, dict[str, Any]]:
-    """Usable rows of ``tables[name]`` (failed points removed and counted), or a reason."""
-    info: dict[str, Any] = {"n_failed_points": 0}
-    df = tables.get(name)
-    if df is None:
-        return None, f"no results for experiment {name!r}", info
-    if df.empty:
-        return None, f"results table of {name!r} is empty", info
-    if "point_status" in df.columns:
-        bad = df["point_status"] != "ok"
-        if bad.any():
-            key = "cache_key" if "cache_key" in df.columns else None
-            info["n_failed_points"] = (
-                int(df.loc[bad, key].nunique()) if key is not None else int(bad.sum())
-            )
-            if "error" in df.columns:
-                info["failed_errors"] = sorted({str(e) for e in df.loc[bad, "error"]})[:5]
-        df = df[~bad]
-    if df.empty:
-        return None, f"every point of {name!r} failed ({info['n_failed_points']} points)", info
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        return None, f"results table of {name!r} lacks columns {missing}", info
-    return df, "", info
-
-
 def _rng() -> np.random.Generator:
     return make_rng(_RULE_SEED)
 
@@ -272,7 +245,7 @@ def check_p4(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P4, THEORY.md Thm 3.9 / Cor 3.10: decision rule in the module docstring."""
     measured = "kappa = ||X||_2^2 / lambda_min(Sigma) against d (fixed c) and c (fixed d)"
     predicted = "bounded in d (slope of log kappa vs log d <= 0); increasing in c"
-    df, reason, info = _prepare(tables, "kappa", ("kappa", "c_eff", "kappa_heuristic"))
+    df, reason, info = usable_rows(tables, "kappa", ("kappa", "c_eff", "kappa_heuristic"))
     if df is None or "d" not in df.columns:
         return CheckResult("NOT-RUN", measured, predicted, reason or "no column 'd'", info)
     df = _c_column(df)
@@ -345,7 +318,7 @@ def check_p7(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P7, THEORY.md §3.4: decision rule in the module docstring."""
     measured = "gamma_all^2 vs max_s s^T M s"
     predicted = "gamma_all^2 <= MAX-CUT value"
-    df, reason, info = _prepare(tables, "maxcut", ("gamma_all_sq", "maxcut_value"))
+    df, reason, info = usable_rows(tables, "maxcut", ("gamma_all_sq", "maxcut_value"))
     if df is None:
         return CheckResult("NOT-RUN", measured, predicted, reason, info)
     main = hard_inequality(
@@ -408,7 +381,7 @@ def check_p8(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P8, THEORY.md Prop 3.2 / Cor 3.3: decision rule in the module docstring."""
     measured = "frequency of rank n and of a zero beta -> 0 value at P >= 8 kappa log(n/delta)"
     predicted = ">= 1 - delta"
-    df, reason, info = _prepare(
+    df, reason, info = usable_rows(
         tables, "chernoff_rank", ("at_threshold", "full_rank", "interp_residual_rel", "delta_used")
     )
     if df is None:
@@ -451,7 +424,7 @@ def check_p9(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P9, THEORY.md Lemma A.1: decision rule in the module docstring."""
     measured = "frequency of lambda_min(S_bar)/lambda_min(Sigma) >= 1/2"
     predicted = ">= 1 - delta at P >= 8 kappa log(n/delta); >= 1 - n exp(-P/(8 kappa)) at every P"
-    df, reason, info = _prepare(
+    df, reason, info = usable_rows(
         tables,
         "chernoff_rank",
         ("at_threshold", "chernoff_ok", "chernoff_failure_bound", "delta_used"),
@@ -507,7 +480,7 @@ def check_p10(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P10, THEORY.md Thm 3.4: decision rule in the module docstring."""
     measured = "p_ridge(P) vs p_conc(P) = beta/2 y^T (P Sigma + beta I)^{-1} y"
     predicted = "inside the c1 = 1/2, c2 = 2 bracket w.p. >= 1 - 2 delta; no plateau"
-    df, reason, info = _prepare(
+    df, reason, info = usable_rows(
         tables,
         "ridge",
         ("at_threshold", "in_bracket", "p_ridge", "p_conc", "P_used", "delta_used"),
@@ -598,7 +571,7 @@ def check_p11(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P11, THEORY.md Def 4.1 / Cor 4.5: decision rule in the module docstring."""
     measured = "C_hat = max over searched directions of C(K, u) (lower estimate of the sup)"
     predicted = "C >= 1 and C_hat / sqrt(log n) bounded in n at fixed c"
-    df, reason, info = _prepare(
+    df, reason, info = usable_rows(
         tables, "sharpness", ("C_sup_lower_est", "C_min", "C_over_sqrt_log_n", "c_eff")
     )
     if df is None or "n" not in df.columns:
@@ -643,7 +616,7 @@ def check_p13(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P13, THEORY.md Prop 4.3 / Thm 4.4: decision rule in the module docstring."""
     measured = "C(K, u) vs Z(u) per direction; Z_max / sqrt(log n)"
     predicted = "C <= 2Z + 1 and C <= Z + 1 everywhere; Z_max = O(sqrt(log n))"
-    df, reason, info = _prepare(
+    df, reason, info = usable_rows(
         tables,
         "sharpness",
         (

@@ -44,7 +44,13 @@ import numpy as np
 import pandas as pd
 
 from harness.predictions import CheckResult, register_check
-from harness.predictions.rules import SlopeEstimate, binomial_rule, slope_ci, trend_rule
+from harness.predictions.rules import (
+    SlopeEstimate,
+    binomial_rule,
+    slope_ci,
+    trend_rule,
+    usable_rows,
+)
 
 #: (A2): "at least half of the patterns are preserved".
 P15_FRACTION_LEVEL = 0.5
@@ -62,37 +68,6 @@ P18_DATASETS = ("planted", "mnist")
 P18_N_BOOT = 1000
 
 _RULE_SEED = 20240611  # fixed: a verdict must not change between two runs of `harness check`
-
-
-def _prepare(
-    tables: Mapping[str, pd.DataFrame], name: str, required: Sequence[str]
-) -> tuple[pd.DataFrame | None, str, dict[str, Any]]:
-    """The usable rows of ``tables[name]`` (failed points removed and counted).
-
-    Returns ``(None, reason, info)`` when the table is missing, empty or lacks columns.
-    """
-    info: dict[str, Any] = {"n_failed_points": 0}
-    df = tables.get(name)
-    if df is None:
-        return None, f"no results for experiment {name!r}", info
-    if df.empty:
-        return None, f"results table of {name!r} is empty", info
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        return None, f"results table of {name!r} lacks columns {missing}", info
-    if "point_status" in df.columns:
-        bad = df["point_status"] != "ok"
-        if bad.any():
-            key = "cache_key" if "cache_key" in df.columns else None
-            info["n_failed_points"] = (
-                int(df.loc[bad, key].nunique()) if key is not None else int(bad.sum())
-            )
-            if "error" in df.columns:
-                info["failed_errors"] = sorted({str(e) for e in df.loc[bad, "error"]})[:5]
-        df = df[~bad]
-    if df.empty:
-        return None, f"every point of {name!r} failed", info
-    return df, "", info
 
 
 def _keys(df: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
@@ -145,7 +120,7 @@ def check_p15(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         f"frac_neuron(T) >= {P15_FRACTION_LEVEL:g} in >= {P15_RUN_LEVEL:.0%} of runs per m; "
         "non-decreasing in m"
     )
-    df, reason, info = _prepare(tables, "coupling", ("final", "frac_neuron", "width"))
+    df, reason, info = usable_rows(tables, "coupling", ("final", "frac_neuron", "width"))
     if df is None:
         return CheckResult("NOT-RUN", measured, predicted, reason, info)
     fin = df[df["final"].astype(bool)]
@@ -336,7 +311,7 @@ def check_p18(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P18, THEORY.md §A8 Appendix E: decision rule in the module docstring."""
     measured = "spread over beta of median test accuracy"
     predicted = f"several percent (PASS >= {P18_PASS_SPREAD:.0%}; paper: ~5% synthetic, ~10% MNIST)"
-    df, reason, info = _prepare(tables, "regularization", ("test_acc", "beta_rel", "status"))
+    df, reason, info = usable_rows(tables, "regularization", ("test_acc", "beta_rel", "status"))
     if df is None:
         return CheckResult("NOT-RUN", measured, predicted, reason, info)
     optimal = df["status"] == "optimal"
