@@ -23,25 +23,11 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from harness.errors import HarnessError
+from harness.plots.common import save_figure, usable_table
 
 REQUIRED_COLUMNS = ("dataset", "P", "beta_rel", "test_acc", "status")
 LINESTYLES = {"relu": "-", "gated": "--"}
 FIGURE_STEM = "regularization"
-
-
-def _check_table(df: pd.DataFrame | None, required: tuple[str, ...], what: str) -> pd.DataFrame:
-    if df is None or len(df) == 0:
-        raise HarnessError(f"{what} figure: the results table is empty; run the sweep first")
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise HarnessError(
-            f"{what} figure: the results table lacks column(s) {missing}; needs {list(required)}"
-        )
-    if "point_status" in df.columns:
-        df = df[df["point_status"] == "ok"]
-        if df.empty:
-            raise HarnessError(f"{what} figure: every point of the results table failed")
-    return df
 
 
 def _one_value(g: pd.DataFrame, col: str) -> str:
@@ -49,16 +35,6 @@ def _one_value(g: pd.DataFrame, col: str) -> str:
         return "?"
     vals = sorted({f"{v:g}" if isinstance(v, float) else str(v) for v in g[col].dropna()})
     return "/".join(vals) if vals else "?"
-
-
-def _save(fig: Any, out_dir: str | Path, stem: str) -> list[Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / f"{stem}.pdf", out / f"{stem}.png"]
-    fig.savefig(paths[0])
-    fig.savefig(paths[1], dpi=150)
-    plt.close(fig)
-    return paths
 
 
 def _q(p: float) -> Any:
@@ -90,7 +66,7 @@ def plot_regularization(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     HarnessError
         Empty table, missing columns, or no optimal solve.
     """
-    df = _check_table(df, REQUIRED_COLUMNS, "regularization")
+    df = usable_table(df, REQUIRED_COLUMNS, "regularization")[0]
     df = df.copy()
     if "formulation" not in df.columns:
         df["formulation"] = "relu"
@@ -173,4 +149,4 @@ def plot_regularization(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
         fontsize=9,
     )
     fig.tight_layout()
-    return _save(fig, out_dir, FIGURE_STEM)
+    return save_figure(fig, out_dir, FIGURE_STEM)

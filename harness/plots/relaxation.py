@@ -35,6 +35,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
 from harness.errors import HarnessError
+from harness.plots.common import save_figure, usable_table
 
 FIG1_COLUMNS = ("n", "d", "P_sampled", "p_relu", "p_gated", "pstar_lower", "pstar_upper")
 FIG2_COLUMNS = ("n", "P_mode", "p_relu", "R_cert", "R_est")
@@ -44,28 +45,6 @@ LINESTYLES = ("-", "--", ":", "-.")
 
 
 # --------------------------------------------------------------------------- helpers
-def _check_table(
-    df: pd.DataFrame | None, required: Sequence[str], what: str
-) -> tuple[pd.DataFrame, int]:
-    """Rows of ok points and the number of failed points; ``HarnessError`` if unusable."""
-    if df is None or len(df) == 0:
-        raise HarnessError(f"{what}: the results table is empty; run the sweep first")
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise HarnessError(
-            f"{what}: the results table lacks column(s) {missing}; needs {list(required)}"
-        )
-    n_failed = 0
-    if "point_status" in df.columns:
-        bad = df["point_status"] != "ok"
-        key = "cache_key" if "cache_key" in df.columns else None
-        n_failed = int(df.loc[bad, key].nunique()) if key else int(bad.sum())
-        df = df[~bad]
-        if df.empty:
-            raise HarnessError(f"{what}: every point of the results table failed")
-    return df.copy(), n_failed
-
-
 def _masked(df: pd.DataFrame, col: str, status: str) -> tuple[pd.Series, int]:
     """``df[col]`` with values of non-optimal solves set to nan, and how many there were."""
     vals = df[col].astype(float)
@@ -104,16 +83,6 @@ def _c_of(df: pd.DataFrame) -> pd.Series:
 def _note(parts: Sequence[tuple[str, int]]) -> str:
     items = [f"{k} {label}" for label, k in parts if k]
     return "excluded: " + ", ".join(items) if items else "nothing excluded"
-
-
-def _save(fig: Any, out_dir: str | Path, stem: str) -> list[Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / f"{stem}.pdf", out / f"{stem}.png"]
-    fig.savefig(paths[0])
-    fig.savefig(paths[1], dpi=150)
-    plt.close(fig)
-    return paths
 
 
 def _n_ticks(ax: Any, values: Any) -> None:
@@ -159,7 +128,7 @@ def plot_fig1(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     HarnessError
         Empty table, missing columns, or no optimal solve.
     """
-    df, n_failed = _check_table(df, FIG1_COLUMNS, "Figure 1")
+    df, n_failed = usable_table(df, FIG1_COLUMNS, "Figure 1")
     df["_relu"], n_bad_relu = _masked(df, "p_relu", "status_relu")
     df["_gated"], n_bad_gated = _masked(df, "p_gated", "status_gated")
     if df["_relu"].notna().sum() == 0 and df["_gated"].notna().sum() == 0:
@@ -226,7 +195,7 @@ def plot_fig1(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
         fontsize=9,
     )
     fig.tight_layout()
-    return _save(fig, out_dir, FIG1_STEM)
+    return save_figure(fig, out_dir, FIG1_STEM)
 
 
 def _fig1_panel(ax: Any, sub: pd.DataFrame, rel: bool) -> None:
@@ -273,7 +242,7 @@ def plot_fig2(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     HarnessError
         Empty table, missing columns, or no usable ratio.
     """
-    df, n_failed = _check_table(df, FIG2_COLUMNS, "Figure 2")
+    df, n_failed = usable_table(df, FIG2_COLUMNS, "Figure 2")
     df["_c"] = _c_of(df)
     ok = (
         (df["status_relu"] == "optimal").to_numpy()
@@ -358,7 +327,7 @@ def plot_fig2(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
         fontsize=9,
     )
     fig.tight_layout()
-    return _save(fig, out_dir, FIG2_STEM)
+    return save_figure(fig, out_dir, FIG2_STEM)
 
 
 # --------------------------------------------------------------------------- Figure 8
@@ -382,7 +351,7 @@ def plot_fig8(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     HarnessError
         Empty table, missing columns, or every run diverged.
     """
-    df, n_failed = _check_table(df, FIG8_COLUMNS, "Figure 8")
+    df, n_failed = usable_table(df, FIG8_COLUMNS, "Figure 8")
     finite = np.isfinite(df["loss"].astype(float)).to_numpy()
     n_div = int((~finite).sum())
     df = df[finite]
@@ -470,4 +439,4 @@ def plot_fig8(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
         fontsize=9,
     )
     fig.tight_layout()
-    return _save(fig, out_dir, FIG8_STEM)
+    return save_figure(fig, out_dir, FIG8_STEM)

@@ -32,36 +32,12 @@ import pandas as pd
 from matplotlib import ticker
 
 from harness.errors import HarnessError
+from harness.plots.common import save_figure, usable_table
 
 FIG3_COLUMNS = ("d", "c_eff", "kappa", "kappa_heuristic")
 FIG4_COLUMNS = ("n", "c_eff", "C_sup_lower_est", "Z_max_lower_est")
 FIG5_COLUMNS = ("n", "gamma_all_sq", "maxcut_value", "maxcut_sdp_upper", "bound7")
 STEMS = {"fig3": "fig3_kappa", "fig4": "fig4_sharpness", "fig5": "fig5_maxcut"}
-
-
-def _usable(
-    df: pd.DataFrame | None, required: tuple[str, ...], what: str
-) -> tuple[pd.DataFrame, int]:
-    """The ok rows of ``df`` and the number of failed points; ``HarnessError`` if unusable."""
-    if df is None or len(df) == 0:
-        raise HarnessError(f"{what}: the results table is empty; run the sweep first")
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise HarnessError(
-            f"{what}: the results table lacks column(s) {missing}; needs {list(required)}"
-        )
-    n_failed = 0
-    if "point_status" in df.columns:
-        bad = df["point_status"] != "ok"
-        key = "cache_key" if "cache_key" in df.columns else None
-        n_failed = int(df.loc[bad, key].nunique()) if key else int(bad.sum())
-        df = df[~bad]
-    if df.empty:
-        raise HarnessError(f"{what}: every point of the results table failed")
-    if df[list(required)].isna().all().any():
-        empty = [c for c in required if df[c].isna().all()]
-        raise HarnessError(f"{what}: column(s) {empty} hold no values")
-    return df, n_failed
 
 
 def _c_key(df: pd.DataFrame) -> pd.Series:
@@ -87,16 +63,6 @@ def _seeds_text(df: pd.DataFrame, keys: list[str]) -> str:
 
 def _failed_text(n_failed: int) -> str:
     return f"; {n_failed} failed point(s) omitted" if n_failed else ""
-
-
-def _save(fig: Any, out_dir: str | Path, stem: str) -> list[Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / f"{stem}.pdf", out / f"{stem}.png"]
-    fig.savefig(paths[0])
-    fig.savefig(paths[1], dpi=150)
-    plt.close(fig)
-    return paths
 
 
 def _log_axis(
@@ -142,7 +108,7 @@ def plot_fig3(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     HarnessError
         Empty table, missing columns or no usable rows.
     """
-    df, n_failed = _usable(df, FIG3_COLUMNS, "Figure 3 (kappa)")
+    df, n_failed = usable_table(df, FIG3_COLUMNS, "Figure 3 (kappa)", require_values=True)
     df = df.assign(c_key=_c_key(df))
     cs = sorted(df["c_key"].unique())
     cmap = plt.get_cmap("viridis")
@@ -182,7 +148,7 @@ def plot_fig3(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
         fontsize=9,
     )
     fig.tight_layout()
-    return _save(fig, out_dir, STEMS["fig3"])
+    return save_figure(fig, out_dir, STEMS["fig3"])
 
 
 # --------------------------------------------------------------------------- Figure 4
@@ -220,7 +186,7 @@ def plot_fig4(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     HarnessError
         Empty table, missing columns or no usable rows.
     """
-    df, n_failed = _usable(df, FIG4_COLUMNS, "Figure 4 (cone sharpness)")
+    df, n_failed = usable_table(df, FIG4_COLUMNS, "Figure 4 (cone sharpness)", require_values=True)
     df = df.assign(c_key=_c_key(df), cheb=2.0 * df["Z_max_lower_est"] + 1.0)
     if "model" not in df.columns:
         df = df.assign(model="data")
@@ -275,7 +241,7 @@ def plot_fig4(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
         fontsize=9,
     )
     fig.tight_layout()
-    return _save(fig, out_dir, STEMS["fig4"])
+    return save_figure(fig, out_dir, STEMS["fig4"])
 
 
 # --------------------------------------------------------------------------- Figure 5
@@ -344,7 +310,7 @@ def plot_fig5(
     HarnessError
         Empty table, missing columns or no usable rows (also for ``ratio``).
     """
-    df, n_failed = _usable(df, FIG5_COLUMNS, "Figure 5 (MAX-CUT)")
+    df, n_failed = usable_table(df, FIG5_COLUMNS, "Figure 5 (MAX-CUT)", require_values=True)
     if paired is not None:
         fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(12.6, 3.9))
         _paired_bound7_panel(ax3, paired)
@@ -411,7 +377,7 @@ def plot_fig5(
                 label=f"bound (7) with √MAX-CUT {lab}",
             )
     if ratio is not None:
-        r, _ = _usable(ratio, ("n", ratio_column), "Figure 5 (measured p~_u / p_u)")
+        r, _ = usable_table(ratio, ("n", ratio_column), "Figure 5 (measured p~_u / p_u)")
         _band(ax2, _quartiles(r, "n", ratio_column), "k", "measured p̃_u / p_u", marker="D")
     _log_axis(ax2, "x", df["n"].unique())
     _log_axis(ax2, "y")
@@ -428,4 +394,4 @@ def plot_fig5(
         fontsize=9,
     )
     fig.tight_layout()
-    return _save(fig, out_dir, STEMS["fig5"])
+    return save_figure(fig, out_dir, STEMS["fig5"])

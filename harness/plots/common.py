@@ -1,0 +1,62 @@
+"""Helpers shared by the plotting modules: input validation and saving."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from harness.errors import HarnessError
+
+
+def usable_table(
+    df: pd.DataFrame | None, required: Sequence[str], what: str, *, require_values: bool = False
+) -> tuple[pd.DataFrame, int]:
+    """Rows of points that ran, and the number of failed points (excluded, to be reported).
+
+    Raises
+    ------
+    HarnessError
+        Empty table, missing ``required`` columns, every point failed, or (with
+        ``require_values``) a required column holding no value.
+    """
+    if df is None or len(df) == 0:
+        raise HarnessError(f"{what}: the results table is empty; run the sweep first")
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise HarnessError(
+            f"{what}: the results table lacks column(s) {missing}; needs {list(required)}"
+        )
+    n_failed = 0
+    if "point_status" in df.columns:
+        bad = df["point_status"] != "ok"
+        key = "cache_key" if "cache_key" in df.columns else None
+        n_failed = int(df.loc[bad, key].nunique()) if key else int(bad.sum())
+        df = df[~bad]
+    if df.empty:
+        raise HarnessError(f"{what}: every point of the results table failed")
+    if require_values:
+        empty = [c for c in required if df[c].isna().all()]
+        if empty:
+            raise HarnessError(f"{what}: column(s) {empty} hold no values")
+    return df.copy(), n_failed
+
+
+def save_figure(fig: Any, out_dir: str | Path, stem: str) -> list[Path]:
+    """Write ``stem.pdf`` and ``stem.png`` (150 dpi) into ``out_dir`` and close the figure."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HarnessError(f"cannot create output directory {out}: {exc}") from exc
+    paths = [out / f"{stem}.pdf", out / f"{stem}.png"]
+    fig.savefig(paths[0])
+    fig.savefig(paths[1], dpi=150)
+    plt.close(fig)
+    return paths
