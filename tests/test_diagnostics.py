@@ -330,7 +330,7 @@ def _tiny_instance(tmp_path, with_D: bool):
 
 REQUIRED = [
     "kappa", "lambda_min_sigma", "pstar_lower", "pstar_upper", "pstar_method",
-    "pstar_lower_method", "relaxed_relu", "relaxed_gated", "cone_sharpness_est",
+    "pstar_lower_method", "relaxed_relu", "relaxed_gated", "cone_sharpness",
     "maxcut_value", "maxcut_method", "gamma_all", "gamma_all_method", "time_kappa_s",
     "time_bracket_s", "time_maxcut_s", "time_sharpness_s", "time_relaxed_relu_s",
     "time_relaxed_gated_s", "time_gamma_s", "time_total_s",
@@ -352,7 +352,7 @@ def test_diagnose_fields_and_orderings(tmp_path) -> None:
     assert out["p_u"] <= out["pstar_upper"] + tol  # p_u <= p*
     assert out["gamma_all"] ** 2 <= out["maxcut_value"] * (1 + 1e-12)
     assert out["prop42_holds"] and out["prop43_holds"]
-    assert out["cone_sharpness_est_method"].startswith("lower_estimate")
+    assert out["cone_sharpness_method"].startswith("lower_estimate")
     assert all(out[k] >= 0 for k in out if k.startswith("time_"))
     json.dumps(out)  # flat and serialisable
 

@@ -2,7 +2,7 @@
 
 The dict is what ``harness diagnose`` prints. Every diagnostic carries its wall time
 (``time_<name>_s``); quantities that are estimates say so in their name or ``*_method``
-field (``cone_sharpness_est`` is a LOWER estimate of a supremum; ``gamma_all_method`` is
+field (``cone_sharpness`` is a LOWER estimate of a supremum; ``gamma_all_method`` is
 ``"exact_enumeration"`` or ``"lower_estimate"``; ``maxcut_method`` is ``"exact"`` or
 ``"sdp_upper"``). ``pstar_lower``/``pstar_upper`` are certified (:mod:`harness.certificates`).
 """
@@ -225,8 +225,8 @@ def diagnose(
         idx = rng.choice(D.shape[1], size=k, replace=False)
         est = sharpness_sup_estimate(cone_matrices(X, D[:, idx]), rng)
         out.update(
-            cone_sharpness_est=est.value_lower_est,
-            cone_sharpness_est_method=f"lower_estimate_sup_over_{k}_sampled_cones",
+            cone_sharpness=est.value_lower_est,
+            cone_sharpness_method=f"lower_estimate_sup_over_{k}_sampled_cones",
             chebyshev_Z_at_best=est.z_at_best,
             prop43_holds=bool(est.value_lower_est <= est.z_at_best + 1 + CHECK_RTOL * 10),
         )
