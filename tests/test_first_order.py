@@ -1,4 +1,4 @@
-"""Fast first-order solvers (FISTA for (5), augmented Lagrangian for (3)) vs Clarabel."""
+"""Fast solvers vs Clarabel: FISTA for (5); column generation + IPM and the AL for (3)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import pytest
 from harness import formulations as F
 from harness.errors import InputError
 from harness.instances import gaussian_instance, make_rng
-from harness.patterns import sample_patterns
+from harness.patterns import enumerate_patterns, sample_patterns
 from harness.solvers import SolveResult
+from harness.solvers import first_order as FO
 from harness.solvers.first_order import (
     polish_cones,
     solve_gated_fista,
     solve_path,
     solve_relu_al,
+    solve_relu_cg,
 )
 from harness.solvers.reference import solve_gated_reference, solve_relu_reference
 from harness.solvers.registry import available_solvers, solve
@@ -33,6 +35,20 @@ CASES = [
     (9, 30, 2, 12, "planted", 1e-3),
     (10, 55, 5, 25, "gaussian", 0.5),
     (11, 20, 3, 40, "planted", 0.05),
+]
+# tiny beta with 2 d P > n: many active columns, nearly interpolating (degenerate IPM end game)
+TINY_BETA = [
+    (12, 60, 3, 40, "planted", 1e-3),
+    (13, 80, 4, 60, "gaussian", 1e-3),
+]
+# more instances, including beta just below beta_max
+MORE_CASES = [
+    (15, 30, 3, 20, "planted", 0.99),
+    (16, 50, 5, 30, "gaussian", 0.999),
+    (17, 70, 4, 50, "planted", 0.15),
+    (18, 25, 6, 30, "gaussian", 0.3),
+    (19, 90, 3, 60, "planted", 0.02),
+    (20, 40, 2, 40, "gaussian", 0.7),
 ]
 REL_OBJ = 1e-6  # agreement with Clarabel (tol 1e-8)
 TOL = 1e-9  # certified relative gap asked of the fast solvers
@@ -56,7 +72,9 @@ def _check_against_reference(res: SolveResult, ref: SolveResult) -> None:
     assert res.duality_gap <= TOL * max(1.0, abs(res.objective)) * (1 + 1e-9)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"seed{c[0]}-b{c[5]:g}")
+@pytest.mark.parametrize(
+    "case", CASES + TINY_BETA + MORE_CASES, ids=lambda c: f"seed{c[0]}-b{c[5]:g}"
+)
 def test_gated_fista_matches_clarabel(case: tuple) -> None:
     seed, n, d, P, labels, frac = case
     X, y, D = _instance(seed, n, d, P, labels)
@@ -70,13 +88,9 @@ def test_gated_fista_matches_clarabel(case: tuple) -> None:
     )
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"seed{c[0]}-b{c[5]:g}")
-def test_relu_al_matches_clarabel(case: tuple) -> None:
-    seed, n, d, P, labels, frac = case
-    X, y, D = _instance(seed, n, d, P, labels)
-    beta = frac * F.beta_max(X, y, D)
-    ref = solve_relu_reference(X, y, D, beta)
-    res = solve_relu_al(X, y, D, beta, tol=TOL)
+def _check_relu(
+    res: SolveResult, ref: SolveResult, X: np.ndarray, y: np.ndarray, D: np.ndarray, beta: float
+) -> None:
     _check_against_reference(res, ref)
     U, V = res.variables["U"], res.variables["V"]
     assert res.max_cone_violation <= 1e-8
@@ -92,12 +106,39 @@ def test_relu_al_matches_clarabel(case: tuple) -> None:
     )
 
 
-@pytest.mark.parametrize("problem", ["gated", "relu"])
-def test_beta_above_beta_max_gives_zero(problem: str) -> None:
+@pytest.mark.parametrize(
+    "case", CASES + TINY_BETA + MORE_CASES, ids=lambda c: f"seed{c[0]}-b{c[5]:g}"
+)
+def test_relu_cg_matches_clarabel(case: tuple) -> None:
+    seed, n, d, P, labels, frac = case
+    X, y, D = _instance(seed, n, d, P, labels)
+    beta = frac * F.beta_max(X, y, D)
+    ref = solve_relu_reference(X, y, D, beta)
+    res = solve_relu_cg(X, y, D, beta, tol=TOL)
+    assert res.solver == "relu_cg" and res.problem == "relu"
+    _check_relu(res, ref, X, y, D, beta)
+    # the working set is a small part of the 2P columns, and holds the support
+    assert res.n_active <= res.extra["working_set"] <= 2 * D.shape[1]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"seed{c[0]}-b{c[5]:g}")
+def test_relu_al_matches_clarabel(case: tuple) -> None:
+    seed, n, d, P, labels, frac = case
+    X, y, D = _instance(seed, n, d, P, labels)
+    beta = frac * F.beta_max(X, y, D)
+    ref = solve_relu_reference(X, y, D, beta)
+    res = solve_relu_al(X, y, D, beta, tol=TOL)
+    _check_relu(res, ref, X, y, D, beta)
+
+
+SOLVERS = {"gated": solve_gated_fista, "relu": solve_relu_cg, "relu_al": solve_relu_al}
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_beta_above_beta_max_gives_zero(name: str) -> None:
     X, y, D = _instance(3, 30, 3, 20, "planted")
     beta = 1.01 * F.beta_max(X, y, D)
-    fn = solve_gated_fista if problem == "gated" else solve_relu_al
-    res = fn(X, y, D, beta)
+    res = SOLVERS[name](X, y, D, beta)
     assert res.ok and res.n_active == 0
     for W in res.variables.values():
         np.testing.assert_array_equal(W, 0.0)
@@ -105,30 +146,46 @@ def test_beta_above_beta_max_gives_zero(problem: str) -> None:
     assert res.duality_gap is not None and abs(res.duality_gap) <= 1e-12 * res.objective
 
 
-@pytest.mark.parametrize("problem", ["gated", "relu"])
-def test_warm_start_along_beta_reduces_iterations(problem: str) -> None:
+def test_relu_cg_zero_is_certified_between_cone_and_gated_beta_max() -> None:
+    # below the gated beta_max but above every ||Pi_K(X^T D y)||: zero solves (3), which only
+    # the cone multipliers can certify (the cone-dropped bound cannot)
+    X, y, D = _instance(3, 30, 3, 20, "planted")
+    S = 2.0 * D - 1.0
+    G = X.T @ (D * y[:, None])
+    proj = [FO._project_cone(S[:, i, None] * X, s * G[:, i])[0] for s in (1, -1) for i in range(20)]
+    beta_cone = max(float(np.linalg.norm(p)) for p in proj)
+    beta = 1.001 * beta_cone
+    assert beta < F.beta_max(X, y, D)
+    res = solve_relu_cg(X, y, D, beta, tol=TOL)
+    ref = solve_relu_reference(X, y, D, beta)
+    assert res.ok and res.n_active == 0
+    np.testing.assert_allclose(res.objective, ref.objective, rtol=REL_OBJ)
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_warm_start_along_beta_reduces_iterations(name: str) -> None:
     X, y, D = _instance(2, 40, 4, 25, "planted")
     bmax = F.beta_max(X, y, D)
-    fn = solve_gated_fista if problem == "gated" else solve_relu_al
-    # the gated check exercises plain FISTA; the ReLU one the default AL + Newton
-    newton = problem == "relu"
-    first = fn(X, y, D, 0.2 * bmax, newton=newton)
-    cold = fn(X, y, D, 0.19 * bmax, newton=newton)
-    warm = fn(X, y, D, 0.19 * bmax, warm_start=first, newton=newton)
+    fn = SOLVERS[name]
+    # the gated check exercises plain FISTA; the ReLU ones their defaults
+    opts = {"newton": False} if name == "gated" else {}
+    first = fn(X, y, D, 0.2 * bmax, **opts)
+    cold = fn(X, y, D, 0.19 * bmax, **opts)
+    warm = fn(X, y, D, 0.19 * bmax, warm_start=first, **opts)
     assert cold.ok and warm.ok
     assert warm.n_iter < cold.n_iter
     np.testing.assert_allclose(warm.objective, cold.objective, rtol=1e-7)
 
 
-@pytest.mark.parametrize("problem", ["gated", "relu"])
-def test_warm_start_nested_patterns(problem: str) -> None:
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_warm_start_nested_patterns(name: str) -> None:
     inst = gaussian_instance(40, 3, 4, labels="planted", width=4, noise=0.1)
     D_big = sample_patterns(inst.X, 30, make_rng(7)).D
     D_small = sample_patterns(inst.X, 15, make_rng(7)).D
     P_small = D_small.shape[1]
     np.testing.assert_array_equal(D_big[:, :P_small], D_small)  # nested: columns appended
     beta = 0.1 * F.beta_max(inst.X, inst.y, D_big)
-    fn = solve_gated_fista if problem == "gated" else solve_relu_al
+    fn = SOLVERS[name]
     small = fn(inst.X, inst.y, D_small, beta)
     warm = fn(inst.X, inst.y, D_big, beta, warm_start=small)
     cold = fn(inst.X, inst.y, D_big, beta)
@@ -138,17 +195,33 @@ def test_warm_start_nested_patterns(problem: str) -> None:
     assert warm.objective <= small.objective + 1e-8 * small.objective
 
 
-@pytest.mark.parametrize("problem", ["gated", pytest.param("relu", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("case", CASES[:6], ids=lambda c: f"seed{c[0]}-b{c[5]:g}")
+def test_relu_cg_warm_start_from_gated(case: tuple) -> None:
+    # the gated solution of (5) seeds the working set (one side per gated column);
+    # whatever the seed, pricing and the certificate decide
+    seed, n, d, P, labels, frac = case
+    X, y, D = _instance(seed, n, d, P, labels)
+    beta = frac * F.beta_max(X, y, D)
+    gated = solve_gated_fista(X, y, D, beta, tol=TOL)
+    warm = solve_relu_cg(X, y, D, beta, tol=TOL, warm_start=gated)
+    cold = solve_relu_cg(X, y, D, beta, tol=TOL)
+    assert gated.ok and warm.ok and cold.ok
+    np.testing.assert_allclose(warm.objective, cold.objective, rtol=1e-8)
+    assert gated.objective <= warm.objective * (1 + 1e-9)  # (5) relaxes (3)
+
+
+@pytest.mark.parametrize("problem", ["gated", "relu"])
 def test_solve_path_agrees_with_cold_solves(problem: str) -> None:
     X, y, D = _instance(1, 30, 3, 20, "gaussian")
     bmax = F.beta_max(X, y, D)
     betas = [0.05 * bmax, 0.5 * bmax, 0.2 * bmax, 1.5 * bmax]
     path = solve_path(problem, X, y, D, betas, tol=TOL)
     assert len(path) == len(betas)
-    fn = solve_gated_fista if problem == "gated" else solve_relu_al
+    fn = SOLVERS[problem]
     for beta, res in zip(betas, path):
         cold = fn(X, y, D, beta, tol=TOL)
         assert res.ok and cold.ok
+        assert res.solver == cold.solver
         np.testing.assert_allclose(res.objective, cold.objective, rtol=1e-7)
     # objective is nondecreasing in beta
     order = np.argsort(betas)
@@ -156,16 +229,34 @@ def test_solve_path_agrees_with_cold_solves(problem: str) -> None:
     assert np.all(np.diff(objs) >= -1e-9 * objs[1:])
 
 
+def test_full_program_on_all_patterns() -> None:
+    # problem (2): every cell of the arrangement, hundreds of columns, a handful active
+    inst = gaussian_instance(12, 4, 2, labels="planted", width=3, noise=0.1)
+    D = enumerate_patterns(inst.X)
+    assert D.shape[1] > 200
+    beta = 0.05 * F.beta_max(inst.X, inst.y, D)
+    res = solve("full", inst.X, inst.y, D, beta, solver="fast", tol=TOL)
+    ref = solve("full", inst.X, inst.y, D, beta, solver="clarabel")
+    assert res.problem == "full" and res.solver == "relu_cg"
+    _check_against_reference(res, ref)
+    assert res.max_cone_violation <= 1e-10
+    assert res.extra["working_set"] < D.shape[1] // 4
+
+
 def test_registry_exposes_fast_solvers() -> None:
     assert "fast" in available_solvers("gated") and "fast" in available_solvers("relu")
+    assert "al" in available_solvers("relu")
     X, y, D = _instance(0, 20, 2, 10, "planted")
     beta = 0.3 * F.beta_max(X, y, D)
     g = solve("gated", X, y, D, beta, solver="fast")
     r = solve("relu", X, y, D, beta, solver="fast")
+    al = solve("relu", X, y, D, beta, solver="al")
     full = solve("full", X, y, D, beta, solver="fast")
     assert (g.solver, g.problem) == ("fista", "gated")
-    assert (r.solver, r.problem) == ("relu_al", "relu")
+    assert (r.solver, r.problem) == ("relu_cg", "relu")
+    assert (al.solver, al.problem) == ("relu_al", "relu")
     assert full.problem == "full" and full.ok
+    np.testing.assert_allclose(al.objective, r.objective, rtol=1e-7)
     # the gated relaxation is below the ReLU program (THEORY.md §A2 orderings)
     assert g.objective <= r.objective + 1e-8 * r.objective
     rec = r.to_record()
@@ -176,16 +267,100 @@ def test_max_iter_status_keeps_valid_bounds() -> None:
     X, y, D = _instance(4, 60, 6, 40, "planted")
     beta = 0.05 * F.beta_max(X, y, D)
     ref = solve_relu_reference(X, y, D, beta)
-    for res in (
+    runs = (
         solve_gated_fista(X, y, D, beta, max_iter=3, newton=False),
         solve_relu_al(X, y, D, beta, max_iter=3, newton=False),
-    ):
+        solve_relu_cg(X, y, D, beta, max_iter=3),
+    )
+    for res in runs:
         assert res.status == "max_iter" and not res.ok
         assert res.dual_bound is not None and res.dual_bound <= ref.objective + 1e-9
-    relu = solve_relu_al(X, y, D, beta, max_iter=3, newton=False)
-    # even unconverged, the returned ReLU point is exactly cone-feasible: an upper bound
-    assert relu.max_cone_violation <= 1e-10
-    assert relu.objective >= ref.objective - 1e-7 * ref.objective
+    for relu in runs[1:]:
+        # even unconverged, the returned ReLU point is exactly cone-feasible: an upper bound
+        assert relu.max_cone_violation <= 1e-10
+        assert relu.objective >= ref.objective - 1e-7 * ref.objective
+
+
+def test_relu_cg_working_set_cap_returns_bounded_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y, D = _instance(8, 45, 4, 30, "planted")
+    beta = 0.01 * F.beta_max(X, y, D)
+    ref = solve_relu_reference(X, y, D, beta)
+    monkeypatch.setattr(FO, "IPM_MAX_DIM", 4 * 12)  # at most 12 columns of d = 4
+    res = solve_relu_cg(X, y, D, beta, tol=TOL)
+    assert res.status == "inaccurate" and res.raw_status == "working set too large"
+    assert res.max_cone_violation <= 1e-10
+    assert res.dual_bound is not None and res.dual_bound <= ref.objective + 1e-9
+    assert res.objective >= ref.objective - 1e-7 * ref.objective
+    assert res.objective < 0.5 * float(y @ y)  # a real point, not the zero fallback
+
+
+def test_soc_scaling_and_steps(rng: np.random.Generator) -> None:
+    m, k = 5, 7
+
+    def interior() -> np.ndarray:
+        u = rng.standard_normal((m, k))
+        u[0] = np.linalg.norm(u[1:], axis=0) * (1 + rng.random(k))
+        return u
+
+    s, z = interior(), interior()
+    eta, wbar = FO._soc_nt(s, z)
+    lam = FO._soc_scale(eta, wbar, z, inverse=False)
+    # Nesterov-Todd: W z = W^{-1} s
+    np.testing.assert_allclose(lam, FO._soc_scale(eta, wbar, s, inverse=True), rtol=1e-12)
+    np.testing.assert_allclose(
+        FO._soc_scale(eta, wbar, FO._soc_scale(eta, wbar, s, inverse=True), inverse=False),
+        s,
+        rtol=1e-12,
+    )
+    b = rng.standard_normal((m, k))
+    np.testing.assert_allclose(FO._soc_prod(lam, FO._soc_div(lam, b)), b, atol=1e-12)
+    # max step: on the boundary at the step, inside just before
+    du = rng.standard_normal((m, k)) * 5
+    a = FO._soc_max_step(s, du)
+    assert np.isfinite(a) and a > 0
+    at = s + a * du
+    gaps = at[0] - np.linalg.norm(at[1:], axis=0)
+    assert gaps.min() == pytest.approx(0.0, abs=1e-9 * np.abs(at).max())
+    before = s + 0.999 * a * du
+    assert np.all(before[0] > np.linalg.norm(before[1:], axis=0))
+    assert FO._soc_max_step(s, s) == np.inf
+
+
+def test_dual_pricing_bounds_are_valid(rng: np.random.Generator) -> None:
+    # any lam >= 0 gives ||g + A^T lam|| >= ||Pi_K(g)||: the batched dual bounds never cut
+    # below the exact projections, and tighten with iterations
+    X = rng.standard_normal((60, 5))
+    D = X @ rng.standard_normal((5, 8)) >= 0
+    S = (2.0 * D - 1.0).astype(np.float64)
+    G = rng.standard_normal((5, 8)) * 3
+    ops = FO._MaskedProducts(X)
+    x2 = float(np.linalg.norm(X, 2) ** 2)
+    exact = np.array(
+        [np.linalg.norm(FO._project_cone(S[:, j, None] * X, G[:, j])[0]) for j in range(8)]
+    )
+    lam0 = np.zeros((60, 8))
+    _, ub_few = FO._dual_fista_certify(ops, G, S, lam0, 0.0, x2, 5)
+    lam, ub = FO._dual_fista_certify(ops, G, S, lam0, 0.0, x2, 5000)
+    scale = 1e-12 * float(np.abs(G).max())
+    assert np.all(lam >= 0)
+    assert np.all(ub >= exact - scale)
+    assert np.all(ub_few >= exact - scale)
+    assert np.all(ub <= ub_few + scale)
+    np.testing.assert_allclose(ub, F.group_norms(G + X.T @ (S * lam)), rtol=1e-12)
+    np.testing.assert_allclose(ub, exact, rtol=1e-2, atol=1e-8)
+
+
+def test_gated_objective_target_stops_early() -> None:
+    X, y, D = _instance(4, 60, 6, 40, "planted")
+    beta = 0.05 * F.beta_max(X, y, D)
+    full = solve_gated_fista(X, y, D, beta, tol=TOL)
+    target = full.objective * (1 + 1e-3)
+    early = solve_gated_fista(X, y, D, beta, tol=TOL, objective_target=target)
+    assert full.ok and early.raw_status == "objective_target"
+    assert early.objective <= target and early.n_iter < full.n_iter
+    # stopped before its certificate: not usable for verdicts, bound still valid
+    assert early.status == "inaccurate"
+    assert early.dual_bound is not None and early.dual_bound <= full.objective + 1e-12
 
 
 def test_polish_cones_projects_exactly(rng: np.random.Generator) -> None:
@@ -207,9 +382,17 @@ def test_bad_options_raise_input_error() -> None:
         solve_gated_fista(X, y, D, 1.0, tol=0.0)
     with pytest.raises(InputError, match="max_iter must be"):
         solve_relu_al(X, y, D, 1.0, max_iter=0)
+    with pytest.raises(InputError, match="max_iter must be"):
+        solve_relu_cg(X, y, D, 1.0, max_iter=0)
+    with pytest.raises(InputError, match="m_add must be"):
+        solve_relu_cg(X, y, D, 1.0, m_add=0)
     with pytest.raises(InputError, match="warm_start 'W' must have shape"):
         solve_gated_fista(X, y, D, 1.0, warm_start={"W": np.zeros((5, 3))})
+    with pytest.raises(InputError, match="warm_start 'U' must have shape"):
+        solve_relu_cg(X, y, D, 0.1, warm_start={"U": np.zeros((5, 3)), "V": np.zeros((5, 3))})
     with pytest.raises(InputError, match="problem must be"):
         solve_relu_al(X, y, D, 1.0, problem="gated")
+    with pytest.raises(InputError, match="problem must be"):
+        solve_relu_cg(X, y, D, 1.0, problem="gated")
     with pytest.raises(InputError, match="problem must be"):
         solve_path("ridge", X, y, D, [1.0])
