@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 .DEFAULT_GOAL := help
 FIGS   := fig1 fig2 fig3 fig4 fig5 fig6 fig7 fig8 shallow1 shallow2
 
-.PHONY: help install lint typecheck test test-fast reproduce demo bench clean-results \
+.PHONY: help install lint typecheck test test-fast reproduce demo bench bench-full clean-results \
         check figures report fig-shallow $(FIGS)
 
 help: ## list the targets
@@ -67,9 +67,14 @@ fig-shallow: $(STAMP) ## Ergen & Pilanci 2019: run both specs (resumable) and pl
 	$(HARNESS) run experiments/shallow_multi.toml --scale $(SCALE) --jobs $(JOBS)
 	$(HARNESS) figures --scale $(SCALE) --only shallow1,shallow2
 
-bench: $(STAMP) ## solver and sweep benchmarks (timings, not tests) -> results/bench/
-	$(PY) benchmarks/bench_solvers.py --out results/bench
+BENCH_PY ?= $(PY)
+
+bench: $(STAMP) ## solver (quick sizes) and sweep benchmarks -> results/bench/ (BENCH_PY=python with pyscnn)
+	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes quick --repeats 3 --out results/bench
 	$(PY) benchmarks/bench_sweep.py --out results/bench
+
+bench-full: $(STAMP) ## the issue-7 sizes incl. (5000,50,500); about 1 h, mostly Clarabel
+	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes full --repeats 3 --slow-seconds 60 --out results/bench
 
 clean-results: ## delete generated results and figures
 	rm -rf results/* figures/*

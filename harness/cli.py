@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formulation", choices=["relu", "gated", "full"], default="relu")
     p.add_argument("--patterns", type=_positive_int, metavar="P", help="sample P patterns")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="pattern-sampling seed")
-    p.add_argument("--solver", default="clarabel", help="solver name (clarabel, fast)")
+    p.add_argument("--solver", default="clarabel", help="solver name (clarabel, fast; al for relu)")
     p.add_argument("--tol", type=_positive_float, default=None, help="solver tolerance")
     p.add_argument("--cap", type=_positive_int, default=20_000, help="enumeration cap (full)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
