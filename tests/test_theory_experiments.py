@@ -28,11 +28,11 @@ from harness.kinds.theory import (
     SHARPNESS_COLUMNS,
     gamma_all_squared,
     gaussian_patterns_iid,
-    parse_int_list,
 )
 from harness.plots.theory import plot_fig3, plot_fig4, plot_fig5, sqrt_log_fit
 from harness.predictions import load_checks
 from harness.sweep import expand_grid, load_results, run_spec
+from harness.sweep.schema import parse_P_list
 from harness.sweep.spec import load_spec, parse_spec
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -121,10 +121,10 @@ def test_ridge_kind_nested_rows_bracket_and_explicit_ridge() -> None:
 
 
 def test_parse_int_list_and_spec_validation() -> None:
-    assert parse_int_list("8,32,128") == [8, 32, 128]
+    assert parse_P_list("8,32,128") == [8, 32, 128]
     for bad in ("8,8", "32,8", "0,4", "a"):
         with pytest.raises(InputError, match="P_list"):
-            parse_int_list(bad)
+            parse_P_list(bad)
     spec = {
         "name": "r",
         "kind": "ridge",

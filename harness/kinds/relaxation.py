@@ -51,7 +51,6 @@ SDP bound). ``p_u_method`` says which.
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -84,7 +83,15 @@ from harness.nonconvex import final_patterns, train_restarts
 from harness.patterns import dedupe_patterns, enumerate_pattern_set, sample_patterns
 from harness.solvers.registry import solve
 from harness.solvers.result import SolveResult
-from harness.sweep.schema import Flag, Interval, Options, Text, declare_kind_params
+from harness.sweep.schema import (
+    Flag,
+    Interval,
+    IntList,
+    Options,
+    Text,
+    declare_kind_params,
+    parse_P_list,
+)
 
 #: Defaults of optional point fields (choices THEORY.md leaves open; recorded in the rows).
 DEFAULTS: dict[str, Any] = {
@@ -230,35 +237,6 @@ STATIONARY_COLUMNS = (
     "P_rule",
     "width_meets_rule",
 )
-
-
-class _IntList(Text):
-    """A comma-separated increasing list of positive integers, e.g. ``"4,8,16"``."""
-
-    def check(self, value: Any) -> Any:
-        super().check(value)
-        try:
-            parse_P_list(str(value))
-        except InputError as exc:
-            raise ValueError(f"must be {self.what}. Got {value!r}.") from exc
-        return value
-
-
-def parse_P_list(text: str) -> list[int]:
-    """``"4,8,16"`` -> ``[4, 8, 16]``: the nested pattern counts of ``relaxation_width``.
-
-    Raises
-    ------
-    InputError
-        Not a comma-separated strictly increasing list of positive integers.
-    """
-    try:
-        vals = [int(v) for v in str(text).split(",")]
-    except ValueError as exc:
-        raise InputError(f"P_list must be comma-separated integers; got {text!r}") from exc
-    if not vals or min(vals) < 1 or any(b <= a for a, b in itertools.pairwise(vals)):
-        raise InputError(f"P_list must be strictly increasing positive integers; got {text!r}")
-    return vals
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -576,7 +554,7 @@ def relaxation_width(point: dict[str, Any], seed: np.random.SeedSequence) -> lis
 declare_kind_params(
     "relaxation_width",
     params={
-        "P_list": _IntList("0123456789,", "a comma-separated increasing list of positive ints"),
+        "P_list": IntList(),
         "enum_cap": Interval(int, 0, None),
         "beta_patterns": Interval(int, 1, None),
         "bracket_P_init": Interval(int, 1, None),

@@ -33,7 +33,6 @@ Choices THEORY.md leaves open are module constants or point parameters, document
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -67,7 +66,7 @@ from harness.formulations import BoolArray, FloatArray, masked_gram, ridge_value
 from harness.instances import Instance, gaussian_design, gaussian_instance, make_rng
 from harness.kinds import register_kind
 from harness.patterns import enumerate_pattern_set
-from harness.sweep.schema import Interval, Options, Text, declare_kind_params
+from harness.sweep.schema import Interval, IntList, Options, declare_kind_params, parse_P_list
 
 #: Theorem 3.4 bracket constants: ``c1 = 1/2`` is THEORY.md's example; ``c2 = 2`` is derived
 #: here [RECON] from the upper tail of matrix Chernoff on the whitened matrices
@@ -84,44 +83,6 @@ MAXCUT_EXACT_MAX_N = 20
 DEFAULT_N_H = 4000
 #: Default enumeration cap (Cover's count above which ``gamma_all`` is only estimated).
 DEFAULT_ENUM_CAP = 100_000
-
-
-def _increasing_ints(text: str) -> list[int] | None:
-    """``"8,32"`` -> ``[8, 32]``; ``None`` unless increasing positive integers."""
-    try:
-        vals = [int(v) for v in str(text).split(",")]
-    except ValueError:
-        return None
-    if not vals or min(vals) < 1 or any(b <= a for a, b in itertools.pairwise(vals)):
-        return None
-    return vals
-
-
-class _IntList(Text):
-    """A comma-separated list of distinct positive integers in increasing order."""
-
-    def check(self, value: Any) -> Any:
-        super().check(value)
-        if _increasing_ints(value) is None:
-            raise ValueError(f"must be {self.what}. Got {value!r}.")
-        return value
-
-
-_P_LIST = _IntList("0123456789,", "a comma-separated increasing list of positive ints, e.g. '8,32'")
-
-
-def parse_int_list(text: str) -> list[int]:
-    """``"8,32,128"`` -> ``[8, 32, 128]`` (the ``P_list`` point parameter of ``ridge``).
-
-    Raises
-    ------
-    InputError
-        Not a comma-separated increasing list of positive integers.
-    """
-    vals = _increasing_ints(text)
-    if vals is None:
-        raise InputError(f"P_list must be increasing positive integers, e.g. '8,32'; got {text!r}")
-    return vals
 
 
 # --------------------------------------------------------------------------- helpers
@@ -446,7 +407,7 @@ def ridge_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
         One row per ``P`` with :data:`RIDGE_COLUMNS`.
     """
     n, d = _nd(point)
-    Ps = parse_int_list(point["P_list"])
+    Ps = parse_P_list(point["P_list"])
     delta = float(point.get("delta", 0.1))
     inst_seed, pattern_seed = seed.spawn(2)
     inst = _instance(point, inst_seed, "planted")
@@ -501,7 +462,7 @@ def ridge_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
 
 declare_kind_params(
     "ridge",
-    params={"P_list": _P_LIST, "delta": Interval(float, 0.0, 1.0, closed="neither")},
+    params={"P_list": IntList(), "delta": Interval(float, 0.0, 1.0, closed="neither")},
     requires=[("n", "c"), ("d",), ("P_list",), ("beta", "beta_rel"), ("delta",)],
 )
 
@@ -838,7 +799,6 @@ __all__ = [
     "gaussian_patterns_iid",
     "kappa_kind",
     "maxcut_kind",
-    "parse_int_list",
     "ridge_kind",
     "sharpness_kind",
 ]

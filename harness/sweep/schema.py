@@ -12,6 +12,7 @@ Kinds may declare extra grid parameters and required ones with
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,6 +92,43 @@ class Text:
             raise ValueError(f"must be {self.what}. Got {value!r}.")
         if self.allowed is not None and any(ch not in self.allowed for ch in value):
             raise ValueError(f"must be {self.what}. Got {value!r}.")
+        return value
+
+
+def parse_P_list(text: str) -> list[int]:
+    """``"4,8,16"`` -> ``[4, 8, 16]``: a ``P_list`` field (nested pattern counts).
+
+    Raises
+    ------
+    InputError
+        Not a comma-separated strictly increasing list of positive integers.
+    """
+    from harness.errors import InputError
+
+    try:
+        vals = [int(v) for v in str(text).split(",")]
+    except ValueError as exc:
+        raise InputError(f"P_list must be comma-separated integers; got {text!r}") from exc
+    if not vals or min(vals) < 1 or any(b <= a for a, b in itertools.pairwise(vals)):
+        raise InputError(f"P_list must be strictly increasing positive integers; got {text!r}")
+    return vals
+
+
+@dataclass(frozen=True)
+class IntList(Text):
+    """A ``P_list``-style field: a comma-separated strictly increasing list of positive ints."""
+
+    allowed: str | None = "0123456789,"
+    what: str = "a comma-separated increasing list of positive ints, e.g. '8,32'"
+
+    def check(self, value: Any) -> Any:
+        super().check(value)
+        from harness.errors import InputError
+
+        try:
+            parse_P_list(value)
+        except InputError as exc:
+            raise ValueError(f"must be {self.what}. Got {value!r}.") from exc
         return value
 
 
