@@ -234,8 +234,17 @@ def kappa_heuristic(n: int, d: int) -> float:
 
 
 # --------------------------------------------------------------------------- private
+def ratio_to_lambda_min(num: float, lmin: float, lmax: float) -> float:
+    """``num / lmin``, or ``inf`` when ``lmin <= 1e-12 * lmax`` (singular matrix).
+
+    The one place that decides when ``Sigma`` or ``S_bar`` counts as singular; callers that
+    already hold the eigenvalues use it instead of recomputing them through :func:`kappa`.
+    """
+    if lmin <= _EIG_RTOL * max(lmax, 1e-300):
+        return math.inf
+    return num / lmin
+
+
 def _ratio_to_lmin(num: float, S: FloatArray) -> float:
     ev = np.linalg.eigvalsh(0.5 * (S + S.T))
-    if ev[0] <= _EIG_RTOL * max(float(ev[-1]), 1e-300):
-        return math.inf
-    return num / float(ev[0])
+    return ratio_to_lambda_min(num, float(ev[0]), float(ev[-1]))

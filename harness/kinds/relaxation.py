@@ -66,6 +66,7 @@ from harness.diagnostics.kappa import (
     cor37_lower_bound,
     empirical_S_bar,
     kappa,
+    kappa_hat,
     lambda_min,
     prop35_bound,
     prop35_valid_bound,
@@ -724,7 +725,7 @@ def relaxation_gap(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
             residuals[f"gated_residual_{mode}"] = y - F.gated_predict(X, D, gated.variables["W"])
         S_bar = empirical_S_bar(X, D)
         lmin_sbar = lambda_min(S_bar)
-        kap_hat = X_norm**2 / lmin_sbar if lmin_sbar > 1e-12 * X_norm**2 else math.inf
+        kap_hat = kappa_hat(X, D)
         dec = _decomposition(X, y, D, gated, beta) if decompose else _NO_DECOMP
         if dec["status_decomp"] == "optimal":
             bracket = bracket.tightened(dec["p_decomp"], "decomposed_gated")

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from harness import formulations as F
 from harness.diagnostics.kappa import (
     bound7,
     chernoff_failure_bound,
@@ -49,6 +50,7 @@ from harness.diagnostics.kappa import (
     kappa_heuristic,
     lambda_min,
     pattern_rank,
+    ratio_to_lambda_min,
     sigma_closed_form,
     sigma_monte_carlo,
     thm34_concentration,
@@ -199,7 +201,7 @@ def kappa_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
     t = _Timer.start()
     lmin, lmax = _lambda_extremes(Sigma)
     x_norm2 = float(np.linalg.norm(X, 2)) ** 2
-    kap = x_norm2 / lmin if lmin > 1e-12 * max(lmax, 1e-300) else math.inf
+    kap = ratio_to_lambda_min(x_norm2, lmin, lmax)
     time_kappa = t.elapsed()
     heur = kappa_heuristic(n, d)
     n_mc = int(point.get("n_mc", 0))
@@ -295,7 +297,7 @@ def chernoff_rank_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> l
     Sigma = sigma_closed_form(X)
     lmin_sigma, lmax_sigma = _lambda_extremes(Sigma)
     x_norm2 = float(np.linalg.norm(X, 2)) ** 2
-    kap = x_norm2 / lmin_sigma if lmin_sigma > 1e-12 * max(lmax_sigma, 1e-300) else math.inf
+    kap = ratio_to_lambda_min(x_norm2, lmin_sigma, lmax_sigma)
     time_sigma = t.elapsed()
     P, threshold = _pattern_count(point, kap, n)
     t = _Timer.start()
@@ -415,11 +417,10 @@ def ridge_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
     Sigma = sigma_closed_form(X)
     lmin_sigma, lmax_sigma = _lambda_extremes(Sigma)
     x_norm2 = float(np.linalg.norm(X, 2)) ** 2
-    kap = x_norm2 / lmin_sigma if lmin_sigma > 1e-12 * max(lmax_sigma, 1e-300) else math.inf
+    kap = ratio_to_lambda_min(x_norm2, lmin_sigma, lmax_sigma)
     threshold = chernoff_pattern_count(kap, n, delta) if math.isfinite(kap) else -1
     D_all = gaussian_patterns_iid(X, Ps[-1], make_rng(pattern_seed))
-    G = X.T @ (D_all * y[:, None])
-    bmax = float(np.sqrt((G * G).sum(axis=0)).max())
+    bmax = F.beta_max(X, y, D_all)
     beta = float(point["beta"]) if "beta" in point else float(point["beta_rel"]) * bmax
     if not beta > 0:
         raise InputError(f"beta must be > 0; got {beta!r} (beta_max = {bmax:g})")
