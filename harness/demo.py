@@ -102,9 +102,9 @@ def run_demo(
             "dual_bound": bracket.pstar_lower,
             "status": "certified",
             "solver": solver,
-            "n_iter": 0,
+            "n_iter": None,  # several solves and GD runs: no single iteration count
             "time_s": bracket.time_s,
-            "cone_viol": 0.0,
+            "cone_viol": None,
             "network_value": bracket.pstar_upper,
             "network_note": f"upper: {bracket.upper_method}; lower: {bracket.lower_method}",
         }
@@ -121,7 +121,7 @@ def run_demo(
             "solver": ridge.solver,
             "n_iter": ridge.n_iter,
             "time_s": ridge.time_s,
-            "cone_viol": 0.0,
+            "cone_viol": None,  # no cone constraints in (11)
             "network_value": closed,
             "network_note": "closed form beta/2 y^T (S + beta I)^-1 y",
         }
@@ -163,6 +163,11 @@ def run_demo(
     return DemoReport(setting, rows, invariants)
 
 
+def _dash(value: Any, fmt: str) -> str:
+    """``value`` formatted, or ``-`` when it was not measured."""
+    return "-" if value is None else format(value, fmt)
+
+
 def format_demo(report: DemoReport) -> str:
     """Plain-text table of a :class:`DemoReport`."""
     s = report.setting
@@ -179,7 +184,7 @@ def format_demo(report: DemoReport) -> str:
         db = "" if r["dual_bound"] is None else f"{r['dual_bound']:.8g}"
         lines.append(
             f"{r['quantity']:<32} {r['P']:>5} {r['objective']:>13.8g} {db:>13} {r['status']:>8} "
-            f"{r['n_iter']:>5} {r['time_s']:>7.3f} {r['cone_viol']:>9.1e}  "
+            f"{_dash(r['n_iter'], 'd'):>5} {r['time_s']:>7.3f} {_dash(r['cone_viol'], '.1e'):>9}  "
             f"{r['network_value']:.8g} ({r['network_note']})"
         )
     lines += ["", "Invariants (checked at run time):"]
