@@ -619,7 +619,11 @@ def certified_bracket(
             lower, lower_method = lb.value, f"partD_{lb.M_hat.method}[{name}]"
     if D_all is not None:  # exact path ran but was not tight: keep its certificate too
         full_lower = max(
-            (r["dual_bound"] for r in records if r.get("stage") == "full" and r["dual_bound"]),
+            (
+                r["dual_bound"]
+                for r in records
+                if r.get("stage") == "full" and r["dual_bound"] is not None
+            ),
             default=-math.inf,
         )
         full_upper = min(

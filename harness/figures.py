@@ -10,6 +10,7 @@ them and says so.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -150,9 +151,11 @@ FIGURES: dict[str, Figure] = {
 }
 
 
-def available_figures() -> dict[str, Figure]:
-    """Figures whose spec file and plotting module both exist in this checkout."""
-    specs = spec_paths()
+def available_figures(
+    experiments_dir: str | os.PathLike[str] = EXPERIMENTS_DIR,
+) -> dict[str, Figure]:
+    """Figures whose spec files (in ``experiments_dir``) and plotting module both exist."""
+    specs = spec_paths(experiments_dir)
     out = {}
     for fid, fig in FIGURES.items():
         module = fig.plot.partition(":")[0]

@@ -232,12 +232,10 @@ def gated_dual_bound(
 
     Dual of (5): ``max_v v^T y - 1/2||v||^2`` s.t. ``||X^T D_i v||_2 <= beta`` for all i.
     The candidate ``v`` (e.g. the residual ``y - y_hat``) is scaled by the best feasible
-    ``t`` (THEORY.md Part D, "Scaling a candidate").
+    ``t`` (THEORY.md Part D, "Scaling a candidate"). It equals :func:`relu_dual_bound`
+    with zero cone multipliers.
     """
-    g = group_norms(X.T @ (D * v[:, None])).max()
-    t_max = np.inf if g == 0 else beta / g
-    t = _best_scale(v, y, float(t_max))
-    return float(t * (v @ y) - 0.5 * t * t * (v @ v))
+    return relu_dual_bound(X, y, D, v, beta)
 
 
 def relu_dual_bound(

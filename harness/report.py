@@ -230,7 +230,7 @@ def write_report(
         | {e for f in FIGURES.values() for e in f.experiments}
     )
     tables, missing = load_tables(experiments, scale, results_dir, experiments_dir)
-    figs = available_figures()
+    figs = available_figures(experiments_dir)
     md: list[str] = [
         f"# Theory-verification report (scale `{scale}`)",
         "",

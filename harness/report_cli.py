@@ -66,8 +66,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if any(o.blocking for o in outcomes) else 0
 
 
-def _figure_ids(only: str | None) -> list[str]:
-    figs = available_figures()
+def _figure_ids(only: str | None, experiments_dir: str) -> list[str]:
+    figs = available_figures(experiments_dir)
     if not only:
         return list(figs)
     wanted = [f.strip() for f in only.split(",") if f.strip()]
@@ -87,7 +87,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
     from harness.figures import render_figure
 
     errors = 0
-    for fid in _figure_ids(args.only):
+    for fid in _figure_ids(args.only, args.experiments_dir):
         try:
             paths = render_figure(
                 FIGURES[fid], args.scale, args.results_dir, args.figures_dir, args.experiments_dir
@@ -118,7 +118,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from harness.sweep import run_spec
 
     t0 = time.perf_counter()
-    figs = available_figures()
+    figs = available_figures(args.experiments_dir)
     names = sorted(
         {e for f in figs.values() for e in f.experiments}
         | {e for c in load_checks().values() for e in c.experiments}
