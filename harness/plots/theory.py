@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 from matplotlib import ticker
 
-from harness.errors import HarnessError
 from harness.plots.common import save_figure, usable_table
 
 FIG3_COLUMNS = ("d", "c_eff", "kappa", "kappa_heuristic")
@@ -247,18 +246,24 @@ def plot_fig4(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
 # --------------------------------------------------------------------------- Figure 5
 def _paired_bound7_panel(ax: Any, paired: pd.DataFrame) -> None:
     """Measured ``p~_u / p_u`` (exact p_u) against the bound (7) of the same instance."""
-    cols = ("ratio_gated_pu", "bound7")
-    missing = [c for c in cols if c not in paired.columns]
-    if missing:
-        raise HarnessError(f"Figure 5: paired table lacks column(s) {missing}")
-    ok = paired["point_status"].eq("ok") if "point_status" in paired.columns else True
-    sub = paired[ok & paired["ratio_gated_pu"].notna() & paired["bound7"].notna()]
+    paired, n_failed = usable_table(paired, ("ratio_gated_pu", "bound7"), "Figure 5 (paired)")
+    # the same rows P6 judges: optimal gated and p_u solves, and (7) applicable (beta <= gamma)
+    keep = paired["ratio_gated_pu"].notna() & paired["bound7"].notna()
+    for col in ("status_gated", "status_pu"):
+        if col in paired.columns:
+            keep &= paired[col].eq("optimal")
+    if "bound7_valid" in paired.columns:
+        keep &= paired["bound7_valid"].astype(bool)
+    sub = paired[keep]
+    n_out = int((~keep).sum())
     if sub.empty:
         ax.text(0.5, 0.5, "no instance with exact p_u", ha="center", transform=ax.transAxes)
         return
     r = sub["ratio_gated_pu"].astype(float).to_numpy()
     b = sub["bound7"].astype(float).to_numpy()
-    ax.scatter(r, b, s=16, color="C2", label=f"{len(sub)} instances (exact p_u)")
+    label = f"{len(sub)} instances (exact p_u)\n{n_out} rows excluded: no exact p_u,\nnon-optimal solve "
+    label += f"or beta > gamma_all{_failed_text(n_failed)}"
+    ax.scatter(r, b, s=16, color="C2", label=label)
     lim = np.array([min(r.min(), b.min()) / 1.2, max(r.max(), b.max()) * 1.2])
     ax.plot(lim, lim, "k--", lw=1.0, label="y = x (bound tight)")
     ax.set_xscale("log")
