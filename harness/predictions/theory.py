@@ -577,13 +577,24 @@ def check_p11(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     if df is None or "n" not in df.columns:
         return CheckResult("NOT-RUN", measured, predicted, reason or "no column 'n'", info)
     df = _c_column(df)
-    ones = np.ones(len(df))
-    ge1 = hard_inequality(ones, df["C_min"], rtol=P11_RTOL, measured="", predicted="")
+    good = df  # as in P13: the hard part uses only points whose SOCPs were solved
+    if "sharp_status" in df.columns:
+        bad = df["sharp_status"] != "optimal"
+        info["n_not_optimal"] = int(bad.sum())
+        good = df[~bad]
+    ones = np.ones(len(good))
+    ge1 = hard_inequality(ones, good["C_min"], rtol=P11_RTOL, measured="", predicted="")
     part_a = _part(ge1.verdict, f"C(K, u) >= 1: {ge1.explanation}", **ge1.details)
     part_b = _sqrt_log_trend(df, "C_over_sqrt_log_n", "C_hat/sqrt(log n) trend", _rng())
-    if "sharp_status" in df.columns:
-        info["n_not_optimal"] = int((df["sharp_status"] != "optimal").sum())
     res = _combine([part_a, part_b], measured, predicted, info)
+    if res.verdict == "PASS" and info.get("n_not_optimal", 0):
+        res = CheckResult(
+            "INCONCLUSIVE",
+            measured,
+            predicted,
+            f"{info['n_not_optimal']} point(s) with non-optimal SOCPs excluded; {res.explanation}",
+            res.details,
+        )
     if res.verdict == "PASS":
         res = CheckResult(
             "PASS",
