@@ -368,3 +368,11 @@ def test_plots_reject_bad_tables(tmp_path: Path) -> None:
         plot_regularization(pd.DataFrame(), tmp_path)
     with pytest.raises(HarnessError, match="optimal"):
         plot_regularization(_p18_table(lambda k, s: 0.8, status="error"), tmp_path)
+
+
+def test_p15_single_width_is_not_a_pass() -> None:
+    """With one width the width-trend half of the claim is untested: never PASS."""
+    table = _p15_table(_grows)
+    res = check_p15({"coupling": table[table["width"] == 256]})
+    assert res.verdict == "INCONCLUSIVE"
+    assert "width trend not tested" in res.explanation

@@ -236,10 +236,14 @@ def check_p15(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         if trend_fail:
             parts.append(f"significant decrease with width for {trend_fail}")
         return CheckResult("FAIL", measured_text, predicted, "; ".join(parts) + note, details)
-    if undecided or trend_inc or absent or info["n_failed_points"]:
+    # the width half of the claim must have been tested by at least one slope
+    no_trend = not any(t["verdict"] in ("PASS", "FAIL", "INCONCLUSIVE") for t in trends)
+    if undecided or trend_inc or absent or info["n_failed_points"] or no_trend:
         parts = []
         if undecided:
             parts.append(f"no valid runs at {undecided}")
+        if no_trend:
+            parts.append("no group with >= 2 widths and enough runs: width trend not tested")
         if trend_inc:
             parts.append(f"width trend negative but not significant for {trend_inc}")
         return CheckResult(
