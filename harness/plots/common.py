@@ -48,6 +48,11 @@ def usable_table(
     return df.copy(), n_failed
 
 
+def failed_note(n_failed: int) -> str:
+    """Title suffix naming the failed points a figure left out ("" when none)."""
+    return f"; {n_failed} failed point(s) omitted" if n_failed else ""
+
+
 def save_figure(fig: Any, out_dir: str | Path, stem: str) -> list[Path]:
     """Write ``stem.pdf`` and ``stem.png`` (150 dpi) into ``out_dir`` and close the figure."""
     out = Path(out_dir)

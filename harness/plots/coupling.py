@@ -24,7 +24,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from harness.errors import HarnessError
-from harness.plots.common import save_figure, usable_table
+from harness.plots.common import failed_note, save_figure, usable_table
 
 REQUIRED_COLUMNS = ("dataset", "width", "step", "final", "frac_neuron", "frac_entry")
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)))
@@ -67,7 +67,7 @@ def plot_coupling(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     HarnessError
         Empty table, missing columns, or no usable rows.
     """
-    df = usable_table(df, REQUIRED_COLUMNS, "coupling")[0]
+    df, n_failed = usable_table(df, REQUIRED_COLUMNS, "coupling")
     df = df.copy()
     if "lr" not in df.columns:
         df["lr"] = np.nan
@@ -164,7 +164,7 @@ def plot_coupling(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     fig.suptitle(
         "Coupling lemma (Fig. 2): patterns preserved from initialisation during training on (1)\n"
         f"squared loss + weight decay β={beta}, T={n_steps} steps, width m; "
-        "median and IQR over seeds",
+        "median and IQR over seeds" + failed_note(n_failed),
         fontsize=9,
     )
     fig.tight_layout()

@@ -23,7 +23,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from harness.errors import HarnessError
-from harness.plots.common import save_figure, usable_table
+from harness.plots.common import failed_note, save_figure, usable_table
 
 REQUIRED_COLUMNS = ("dataset", "P", "beta_rel", "test_acc", "status")
 LINESTYLES = {"relu": "-", "gated": "--"}
@@ -66,7 +66,7 @@ def plot_regularization(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     HarnessError
         Empty table, missing columns, or no optimal solve.
     """
-    df = usable_table(df, REQUIRED_COLUMNS, "regularization")[0]
+    df, n_failed = usable_table(df, REQUIRED_COLUMNS, "regularization")
     df = df.copy()
     if "formulation" not in df.columns:
         df["formulation"] = "relu"
@@ -145,7 +145,7 @@ def plot_regularization(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
         "Effect of regularisation (App. E): convex program solved, mapped to a ReLU network\n"
         f"solver={_one_value(good, 'solver')}, "
         r"$\beta = \beta_{\rm rel}\,\max_i \|X^\top D_i y\|_2$; "
-        f"median and IQR over {seeds} seeds",
+        f"median and IQR over {seeds} seeds" + failed_note(n_failed),
         fontsize=9,
     )
     fig.tight_layout()

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import ticker
 
-from harness.plots.common import save_figure, usable_table
+from harness.plots.common import failed_note, save_figure, usable_table
 
 FIG3_COLUMNS = ("d", "c_eff", "kappa", "kappa_heuristic")
 FIG4_COLUMNS = ("n", "c_eff", "C_sup_lower_est", "Z_max_lower_est")
@@ -58,10 +58,6 @@ def _seeds_text(df: pd.DataFrame, keys: list[str]) -> str:
     counts = df.groupby(keys).size()
     lo, hi = int(counts.min()), int(counts.max())
     return str(lo) if lo == hi else f"{lo}-{hi}"
-
-
-def _failed_text(n_failed: int) -> str:
-    return f"; {n_failed} failed point(s) omitted" if n_failed else ""
 
 
 def _log_axis(
@@ -143,7 +139,7 @@ def plot_fig3(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     ax2.grid(alpha=0.3, which="both", lw=0.5)
     fig.suptitle(
         "Fig. 3 (P4, Thm 3.9): κ of (A1) data, X_ij ~ N(0,1), n = round(c d), exact Σ; "
-        f"seeds per point {_seeds_text(df, ['d', 'c_key'])}{_failed_text(n_failed)}",
+        f"seeds per point {_seeds_text(df, ['d', 'c_key'])}{failed_note(n_failed)}",
         fontsize=9,
     )
     fig.tight_layout()
@@ -236,7 +232,7 @@ def plot_fig4(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     axes[0, -1].legend(handles, labels, fontsize=6.5, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.suptitle(
         "Fig. 4 (P11, P13, Cor 4.5): cone sharpness against n at fixed c\nmedian and IQR over "
-        f"seeds ({_seeds_text(df, ['model', 'c_key', 'n'])} per point){_failed_text(n_failed)}",
+        f"seeds ({_seeds_text(df, ['model', 'c_key', 'n'])} per point){failed_note(n_failed)}",
         fontsize=9,
     )
     fig.tight_layout()
@@ -262,7 +258,7 @@ def _paired_bound7_panel(ax: Any, paired: pd.DataFrame) -> None:
     r = sub["ratio_gated_pu"].astype(float).to_numpy()
     b = sub["bound7"].astype(float).to_numpy()
     label = f"{len(sub)} instances (exact p_u)\n{n_out} rows excluded: no exact p_u,\nnon-optimal solve "
-    label += f"or beta > gamma_all{_failed_text(n_failed)}"
+    label += f"or beta > gamma_all{failed_note(n_failed)}"
     ax.scatter(r, b, s=16, color="C2", label=label)
     lim = np.array([min(r.min(), b.min()) / 1.2, max(r.max(), b.max()) * 1.2])
     ax.plot(lim, lim, "k--", lw=1.0, label="y = x (bound tight)")
@@ -395,7 +391,7 @@ def plot_fig5(
     labels = "/".join(sorted(df["labels"].astype(str).unique())) if "labels" in df.columns else "?"
     fig.suptitle(
         f"Fig. 5 (P7, §3.4, (7)): (A1) data, labels {labels}; median and IQR over seeds"
-        f"{_failed_text(n_failed)}",
+        f"{failed_note(n_failed)}",
         fontsize=9,
     )
     fig.tight_layout()
