@@ -483,12 +483,20 @@ def _ratio_vs_bound(
             float(np.nanmedian(ratio[exact] / bound[exact])) if exact.any() else math.nan
         ),
         "max_tightness": float(np.nanmax(ratio[exact] / bound[exact])) if exact.any() else math.nan,
+        # rows judged by neither route are counted, never dropped silently
+        "n_excluded": int((~(exact | cert)).sum()),
     }
     total = int(exact.sum() + cert.sum())
     text = (
         f"{name}: {int(exact.sum()) - int(viol.sum())}/{int(exact.sum())} exact rows hold "
         f"(median ratio/bound {details['median_tightness']:.3g}), "
         f"{details['n_certified_hold']} certified by p_u_lower, {details['n_undecided']} undecided"
+        + (
+            f", {details['n_excluded']} row(s) excluded (non-optimal solve, bound not "
+            "applicable, or no p_u)"
+            if details["n_excluded"]
+            else ""
+        )
     )
     if total == 0:
         return CheckResult("NOT-RUN", measured, predicted, f"{name}: no usable rows", details)
