@@ -133,7 +133,11 @@ def test_bad_input_exit_2_nothing_written(
     rc, _out, err = _run(capsys, *[subs.get(a, a) for a in argv])
     assert rc == 2
     assert match in err
-    assert len(err.strip().splitlines()) <= 1 or err.startswith("usage:")
+    lines = err.strip().splitlines()
+    if err.startswith("usage:"):  # argparse: usage lines, then exactly one error line
+        assert sum(line.startswith("harness") and "error:" in line for line in lines) == 1
+    else:  # HarnessError: exactly one line
+        assert len(lines) == 1 and lines[0].startswith("error: ")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
