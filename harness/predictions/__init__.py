@@ -87,11 +87,27 @@ def register_check(
 
     def deco(fn: CheckFn) -> CheckFn:
         CHECKS[id] = Check(
-            id, title, claim, source, experiments, measured, predicted, rule, fn, version
+            id, title, claim, source, experiments, measured, predicted, rule, _judged(fn), version
         )
         return fn
 
     return deco
+
+
+def _judged(fn: CheckFn) -> CheckFn:
+    """``fn`` followed by the one exclusion policy (:func:`harness.predictions.evidence.apply_policy`).
+
+    Every registered check goes through it, so a check cannot PASS on evidence the policy
+    withholds (rows lost to failed points, NaN, missing status, unmet preconditions, ...).
+    """
+    from harness.predictions.evidence import apply_policy
+
+    def judged(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
+        return apply_policy(fn(tables))
+
+    judged.__doc__ = fn.__doc__
+    judged.__name__ = getattr(fn, "__name__", "check")
+    return judged
 
 
 def load_checks() -> dict[str, Check]:

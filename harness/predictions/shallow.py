@@ -4,9 +4,11 @@ They read the long-format tables of the kinds ``shallow_single`` and ``shallow_m
 (:mod:`harness.kinds.shallow`), using the rows with ``is_final`` (one per method and
 seed). A *seed* is one sweep point (both methods share its data and initial point).
 
-Failed points are never dropped: a point the engine marked ``point_status != "ok"`` or a
-run with ``status != "ok"`` (diverged) counts as a seed where the claim failed, and is
-listed in ``details["failed"]``. A run that missed a tolerance while still moving
+Bad rows follow the one policy of :mod:`harness.predictions.evidence`: a point the engine
+marked ``point_status != "ok"`` (a harness failure, not a measurement) is excluded, listed in
+``details["failed"]`` and the exclusion ledger, and withholds a PASS. A run with ``status !=
+"ok"`` (the method diverged) is a measured outcome: it counts as a seed where the claim
+failed. A PASS needs at least :data:`MIN_SEEDS` seeds. A run that missed a tolerance while still moving
 (``converged`` False: the update direction had not shrunk below ``stationary_rtol`` of
 its initial size) is *undecided*: more iterations could change it, so it makes a verdict
 INCONCLUSIVE rather than FAIL.
@@ -22,11 +24,15 @@ import pandas as pd
 from scipy import stats
 
 from harness.predictions import CheckResult, register_check
+from harness.predictions.evidence import flag
+from harness.predictions.rules import HARD_MIN_COMPARISONS
 
 SINGLE = "shallow_single"
 MULTI = "shallow_multi"
 TRAIN_TOL = 1e-8
 RECOVERY_TOL = 1e-6
+#: Fewest seeds (runs) on which a PASS may rest.
+MIN_SEEDS = HARD_MIN_COMPARISONS
 
 _FINAL_COLUMNS = (
     "n",
@@ -67,7 +73,7 @@ def _split(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         point_failed = pd.Series(False, index=df.index)
     failed_points = df[point_failed].drop_duplicates("_unit")
     rest = df[~point_failed]
-    final = rest[rest["is_final"].fillna(False).astype(bool)]
+    final = rest[flag(rest["is_final"])]
     if "status" in final.columns:
         bad = final["status"].astype(str) != "ok"
     else:
@@ -97,6 +103,21 @@ def _describe_failed(failed: pd.DataFrame, diverged: pd.DataFrame) -> list[dict[
             }
         )
     return out
+
+
+def _evidence(name: str, n_rows: int, failed: pd.DataFrame) -> dict[str, Any]:
+    """The exclusion ledger (``details["evidence"]``) of a shallow check: failed points."""
+    excl = (
+        [{"kind": "failed", "reason": "failed point", "rows": len(failed)}] if len(failed) else []
+    )
+    return {
+        "experiment": name,
+        "n_rows": n_rows + len(failed),
+        "n_used": n_rows,
+        "exclusions": excl,
+        "groups_lost": [],
+        "note": "",
+    }
 
 
 def _num(value: Any) -> Any:
@@ -144,8 +165,9 @@ _S1_PREDICTED = "every seed (Thm 1: min f_r = min f = 0 under (4)); plain GD (2)
     predicted=_S1_PREDICTED,
     rule=(
         "PASS if RGD's final relative training error is <= 1e-8 in every seed with n <= d. "
-        "FAIL if some seed misses it at a stationary point (converged) or the point failed / "
-        "diverged. INCONCLUSIVE if every miss is still moving (iteration budget too small). "
+        "FAIL if some seed misses it at a stationary point (converged) or diverged. "
+        "INCONCLUSIVE if every miss is still moving (iteration budget too small), with < 3 "
+        "seeds, or when a point failed (excluded and listed). "
         "The fraction of seeds where GD does not reach 1e-8 is reported."
     ),
 )
@@ -169,7 +191,7 @@ def check_s1(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     hit = rgd["final_train_error"] <= TRAIN_TOL
     stuck = rgd[~hit & rgd["converged"].astype(bool)]
     moving = rgd[~hit & ~rgd["converged"].astype(bool)]
-    n_fail = len(stuck) + len(rgd_div) + len(failed)
+    n_fail = len(stuck) + len(rgd_div)
     gd_total = len(gd) + int((diverged["method"] == "gd").sum())
     gd_miss = int((gd["final_train_error"] > TRAIN_TOL).sum()) + (gd_total - len(gd))
     per_n = []
@@ -199,6 +221,7 @@ def check_s1(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         "gd_not_reached": gd_miss,
         "gd_fraction_not_reached": gd_miss / gd_total if gd_total else None,
         "per_n": per_n,
+        "evidence": _evidence(SINGLE, len(rgd) + len(rgd_div), failed),
     }
     gd_text = (
         f"; GD does not reach it in {gd_miss}/{gd_total} ({gd_miss / gd_total:.0%})"
@@ -212,9 +235,12 @@ def check_s1(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     if n_fail:
         why = (
             f"{len(stuck)} RGD run(s) stopped at training error > 1e-8, "
-            f"{len(rgd_div) + len(failed)} failed/diverged (see details['failed'])"
+            f"{len(rgd_div)} diverged (see details['failed'])"
         )
         return CheckResult("FAIL", measured, _S1_PREDICTED, why, details)
+    if len(rgd) < MIN_SEEDS:
+        why = f"only {len(rgd)} RGD run(s) with n <= d (< {MIN_SEEDS})"
+        return CheckResult("INCONCLUSIVE", measured, _S1_PREDICTED, why, details)
     if len(moving):
         worst = float(moving["final_train_error"].max())
         why = (
@@ -252,10 +278,10 @@ _S2_PREDICTED = (
     predicted=_S2_PREDICTED,
     rule=(
         "For every (d, n) with n > d: each method's recovery error <= 1e-6 in more than half "
-        "of the seeds (failed points count as misses; FAIL otherwise, INCONCLUSIVE if the "
+        "of the seeds (failed points excluded and listed; FAIL otherwise, INCONCLUSIVE if the "
         "majority depends on runs still moving), and the median over seeds of the paired "
         "difference of iterations to training error 1e-8 (RGD - GD, never = inf, both never "
-        "= tie) is < 0. FAIL if RGD is significantly slower (one-sided sign test p < 0.05), "
+        "= tie) is < 0 with a one-sided sign test p < 0.05. FAIL if RGD is significantly slower (one-sided sign test p < 0.05), "
         "INCONCLUSIVE if neither. Marginal medians of both methods are reported."
     ),
 )
@@ -285,12 +311,12 @@ def check_s2(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         for method in ("gd", "rgd"):
             r = f[f["method"] == method]
             n_div = int((dv["method"] == method).sum())
-            total = len(r) + n_div + len(fp)
+            total = len(r) + n_div
             rec = int((r["final_recovery_error"] <= RECOVERY_TOL).sum())
             moving = int(
                 ((r["final_recovery_error"] > RECOVERY_TOL) & ~r["converged"].astype(bool)).sum()
             )
-            iters = pd.concat([r["iters_to_tol"], pd.Series([np.nan] * (n_div + len(fp)))])
+            iters = pd.concat([r["iters_to_tol"], pd.Series([np.nan] * n_div)])
             medians[method] = _median_iters(iters)
             info[method] = {
                 "seeds": total,
@@ -303,7 +329,9 @@ def check_s2(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
             }
             if "n_positive" in r.columns and len(r):
                 info["frac_identifiable"] = float((r["n_positive"] >= d).mean())
-            if total == 0 or 2 * rec <= total:
+            if total < MIN_SEEDS and 2 * rec > total:
+                undecided.append(f"{label}: {method} has {total} seed(s) (< {MIN_SEEDS})")
+            elif total == 0 or 2 * rec <= total:
                 if total and 2 * (rec + moving) > total:
                     undecided.append(
                         f"{label}: {method} recovered {rec}/{total} (+{moving} moving)"
@@ -314,7 +342,7 @@ def check_s2(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         info.update(speed)
         if speed["pairs"] == 0 or speed["rgd_faster"] + speed["rgd_slower"] == 0:
             undecided.append(f"{label}: no seed separates the methods' iteration counts")
-        elif speed["median_paired_diff"] < 0:
+        elif speed["median_paired_diff"] < 0 and speed["p_rgd_faster"] < 0.05:
             pass
         elif speed["p_rgd_slower"] < 0.05:
             fails.append(
@@ -343,6 +371,7 @@ def check_s2(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         "failed": _describe_failed(failed, diverged),
         "fails": fails,
         "undecided": undecided,
+        "evidence": _evidence(SINGLE, len(final) + len(diverged), failed),
     }
     if fails:
         return CheckResult("FAIL", measured, _S2_PREDICTED, "; ".join(fails), details)
@@ -374,12 +403,14 @@ def _paired_speed(rows: pd.DataFrame) -> dict[str, Any]:
     diff[finite] = a[finite] - b[finite]
     faster, slower = int(np.sum(diff < 0)), int(np.sum(diff > 0))
     p_slower = float(stats.binom.sf(slower - 1, faster + slower, 0.5)) if faster + slower else 1.0
+    p_faster = float(stats.binom.sf(faster - 1, faster + slower, 0.5)) if faster + slower else 1.0
     return {
         "pairs": int(diff.size),
         "rgd_faster": faster,
         "rgd_slower": slower,
         "median_paired_diff": float(np.median(diff)) if diff.size else float("nan"),
         "p_rgd_slower": p_slower,
+        "p_rgd_faster": p_faster,
     }
 
 
@@ -404,8 +435,8 @@ _S3_PREDICTED = "every converged run of (17) has training error <= 1e-8; the gap
     predicted=_S3_PREDICTED,
     rule=(
         "PASS if every converged (17) run has relative training error <= 1e-8 and at least "
-        "one run converged; FAIL if some converged run is above 1e-8 or a point failed / "
-        "diverged; INCONCLUSIVE if no run converged. The median GD - (17) training-error gap "
+        "3 runs converged; FAIL if some converged run is above 1e-8 or a run diverged; "
+        "INCONCLUSIVE if fewer than 3 runs converged or a point failed (excluded, listed). The median GD - (17) training-error gap "
         "per n and its Spearman correlation with n are reported (not part of the verdict). "
         "The paper's stationarity argument (11)-(12) needs A^T injective, i.e. n <= d; "
         "runs with n > d are included (the corollary is stated for all n) and counted apart."
@@ -444,6 +475,7 @@ def check_s3(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         "failed": _describe_failed(failed, diverged),
         "gap_by_n": gap,
         "gap_spearman_rho": rho,
+        "evidence": _evidence(MULTI, len(mod) + len(mod_div), failed),
     }
     gap_text = ", ".join(f"n={g['n']}: {g['median_gap']:.2g}" for g in gap)
     trend = (
@@ -454,16 +486,20 @@ def check_s3(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         f"({len(mod)} runs); median GD-(17) training-error gap {gap_text} "
         f"(Spearman rho(n, gap) = {rho:.2f}: gap {trend} with n)"
     )
-    if len(bad) or len(mod_div) or len(failed):
+    if len(bad) or len(mod_div):
         why = (
             f"{len(bad)} converged (17) run(s) above 1e-8 (worst "
             f"{float(bad['final_train_error'].max()) if len(bad) else float('nan'):.2g}), "
-            f"{len(mod_div) + len(failed)} failed/diverged"
+            f"{len(mod_div)} diverged"
         )
         return CheckResult("FAIL", measured, _S3_PREDICTED, why, details)
-    if len(conv) == 0:
+    if len(conv) < MIN_SEEDS:
         return CheckResult(
-            "INCONCLUSIVE", measured, _S3_PREDICTED, "no run of (17) converged", details
+            "INCONCLUSIVE",
+            measured,
+            _S3_PREDICTED,
+            f"{len(conv)} run(s) of (17) converged (< {MIN_SEEDS})",
+            details,
         )
     return CheckResult(
         "PASS",

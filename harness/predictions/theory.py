@@ -1,12 +1,13 @@
 """Checks P4, P7, P8, P9, P10, P11 and P13: the theory diagnostics, THEORY.md §A4, §3.4, §A5.
 
 Each check reads the table of one experiment (:mod:`harness.kinds.theory`; specs
-``experiments/{kappa,chernoff_rank,ridge,sharpness,maxcut}.toml``) and applies one of the
-rules of :mod:`harness.predictions.rules`. Rows of failed points (``point_status !=
-"ok"``) are counted and reported in ``details["n_failed_points"]``; they never enter a
-statistic, and a check that would PASS is downgraded to INCONCLUSIVE when any point of its
-inputs failed (a failed point could hide a violation). A missing or empty table, or one
-without the needed columns, gives NOT-RUN.
+``experiments/{kappa,chernoff_rank,ridge,sharpness,maxcut}.toml``) through the evidence frame
+(:mod:`harness.predictions.evidence`: failed points, NaN measurements and non-optimal solves
+removed and listed; the registry's one policy withholds a PASS they could change) and applies
+the rules of :mod:`harness.predictions.rules`: a trend PASSes only when its whole 95 %
+interval is within the bound and the design has >= 4 levels spanning a factor >= 8 and >= 3
+seeds; a frequency PASSes only when it meets the level and the Clopper–Pearson lower end is
+>= level - 0.1. A missing or empty table, or one without the needed columns, gives NOT-RUN.
 
 Decision rules (module constants name every threshold; "slope" is the least-squares slope
 with a 95 % bootstrap interval, :func:`~harness.predictions.rules.slope_ci`; every point has
@@ -15,8 +16,8 @@ one point (nested ``P`` in ``ridge``) are resampled together):
 
 * **P4** (Thm 3.9 / Cor 3.10). (a) *kappa bounded in d*: for every ``c``, the slope of
   ``log kappa`` against ``log d`` must not be significantly above 0
-  (:func:`~harness.predictions.rules.trend_rule` with ``max_slope = 0``: FAIL when the whole
-  interval is above 0, INCONCLUSIVE when only the estimate is). An infinite ``kappa``
+  (:func:`~harness.predictions.rules.trend_rule` with ``max_slope = 0``: PASS when the whole
+  interval is <= 0, FAIL when it is above 0, INCONCLUSIVE otherwise). An infinite ``kappa``
   (singular ``Sigma``) is a FAIL. (b) *kappa grows with c at fixed d*: for every ``d`` with
   at least 3 values of ``c``, the slope of ``log kappa`` against ``log c`` must be
   significantly positive (PASS when the interval is above 0, FAIL when it is below 0,
@@ -31,7 +32,8 @@ one point (nested ``P`` in ``ridge``) are resampled together):
 * **P8** (Prop 3.2 / Cor 3.3). Points with ``P >= 8 kappa log(n/delta)``, per ``delta``:
   the frequency of full rank ``n`` and the frequency of a zero ``beta -> 0`` value
   (``interp_residual_rel <= P8_RESIDUAL_TOL``) must be consistent with ``>= 1 - delta``
-  (:func:`~harness.predictions.rules.binomial_rule`, Clopper-Pearson 95 %). The full-rank
+  (:func:`~harness.predictions.rules.binomial_rule`, Clopper–Pearson 95 %: PASS needs the
+  lower end >= level - 0.1, i.e. >= 17 trials at level 0.9). The full-rank
   frequency against ``P / (kappa log n)`` below the threshold is reported (the transition).
 * **P9** (Lemma A.1). (a) At ``P >= 8 kappa log(n/delta)``, per ``delta``: frequency of
   ``lambda_min(S_bar) / lambda_min(Sigma) >= 1/2`` consistent with ``>= 1 - delta``. (b) At
@@ -47,8 +49,8 @@ one point (nested ``P`` in ``ridge``) are resampled together):
   the ratio grow like ``P``; Jensen makes it decrease to 1). Settings with fewer than 3
   values of ``P`` at the threshold are skipped (INCONCLUSIVE if all are).
 * **P11** (Def 4.1 / Cor 4.5). (a) ``C(K, u) >= 1`` for every solved direction (hard).
-  (b) Per ``(model, c)``: the slope of ``C_hat / sqrt(log n)`` against ``log n`` must not be
-  significantly above 0 (``trend_rule``, ``max_slope = 0``), ``C_hat`` being the LOWER
+  (b) Per ``(model, c)``: the slope of ``C_hat / sqrt(log n)`` against ``log n`` must be
+  within 0 (whole interval) (``trend_rule``, ``max_slope = 0``), ``C_hat`` being the LOWER
   estimate of ``sup_u C(K, u)``. Because it is a lower estimate, a FAIL is conclusive (the
   true supremum grows at least as fast) while a PASS only says that the directions found do
   not grow faster than ``sqrt(log n)``.
@@ -56,30 +58,42 @@ one point (nested ``P`` in ``ridge``) are resampled together):
   point: ``C(K, u) <= 2 Z(u) + 1`` and ``C(K, u) <= Z(u) + 1`` (tolerance
   :data:`P13_RTOL`). (b) Per ``(model, c)``: slope of ``max_u Z / sqrt(log n)`` against
   ``log n`` not significantly above 0. Points whose SOCPs did not all solve to optimality
-  are excluded from (a) and reported; PASS is then downgraded to INCONCLUSIVE.
+  are excluded and listed (the exclusion policy decides whether a PASS survives).
 
 Combination: FAIL if any part fails; NOT-RUN if no part could run; INCONCLUSIVE if a part
-is inconclusive or did not run, or if points failed; PASS otherwise.
+is inconclusive or did not run; PASS otherwise (then the exclusion policy).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from harness.instances import make_rng
 from harness.predictions import CheckResult, register_check
+from harness.predictions.evidence import (
+    N_BOOT,
+    Evidence,
+    arr,
+    combine,
+    combine_groups,
+    flag,
+    frame,
+    groups,
+    label,
+    not_run,
+    present,
+    rule_rng,
+    with_c,
+)
 from harness.predictions.rules import (
-    SlopeEstimate,
     binomial_rule,
     hard_inequality,
+    increasing_rule,
     slope_ci,
     trend_rule,
-    usable_rows,
 )
 
 #: P7 relative tolerance (values are exact or certified; only floating-point rounding).
@@ -91,137 +105,49 @@ P10_MAX_DRIFT = 0.25
 #: P11/P13: relative tolerance of the SOCP comparisons (Clarabel tol 1e-7).
 P13_RTOL = 1e-5
 P11_RTOL = 1e-5
-#: Bootstrap resamples of the slope intervals.
-N_BOOT = 2000
-_RULE_SEED = 20240611  # fixed: a verdict must not change between two runs of `harness check`
 
 
 # --------------------------------------------------------------------------- helpers
-def _rng() -> np.random.Generator:
-    return make_rng(_RULE_SEED)
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
-
-
-def _label(keys: Sequence[str], values: Any) -> str:
-    vals = values if isinstance(values, tuple) else (values,)
-    names = ["c" if k == "c_key" else k for k in keys]
-    return ", ".join(f"{k}={_fmt(v)}" for k, v in zip(names, vals))
-
-
-def _groups(df: pd.DataFrame, keys: list[str]) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
-    if not keys:
-        return [((), df)]
-    return [
-        (k if isinstance(k, tuple) else (k,), g)
-        for k, g in df.groupby(keys, sort=True, dropna=False)
-    ]
-
-
-def _present(df: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
-    return [c for c in candidates if c in df.columns and df[c].notna().any()]
-
-
-def _c_column(df: pd.DataFrame) -> pd.DataFrame:
-    """A ``c_key`` column: the spec's ``c`` when present, else ``n/d`` rounded."""
-    if "c" in df.columns and df["c"].notna().all():
-        return df.assign(c_key=df["c"].astype(float))
-    return df.assign(c_key=df["c_eff"].astype(float).round(6))
-
-
-def _combine(
-    parts: Sequence[CheckResult], measured: str, predicted: str, info: dict[str, Any]
-) -> CheckResult:
-    """FAIL > (NOT-RUN for all) > INCONCLUSIVE (or NOT-RUN part, failed points) > PASS."""
-    verdicts = [p.verdict for p in parts]
-    details = {**info, "parts": [{"verdict": p.verdict, **p.details} for p in parts]}
-    text = "; ".join(p.explanation for p in parts)
-    if "FAIL" in verdicts:
-        return CheckResult("FAIL", measured, predicted, text, details)
-    if all(v == "NOT-RUN" for v in verdicts):
-        return CheckResult("NOT-RUN", measured, predicted, text, details)
-    if "INCONCLUSIVE" in verdicts or "NOT-RUN" in verdicts:
-        return CheckResult("INCONCLUSIVE", measured, predicted, text, details)
-    if info.get("n_failed_points", 0):
-        return CheckResult(
-            "INCONCLUSIVE",
-            measured,
-            predicted,
-            f"{info['n_failed_points']} point(s) failed (see details); otherwise: {text}",
-            details,
-        )
-    return CheckResult("PASS", measured, predicted, text, details)
-
-
-def _part(verdict: str, explanation: str, **details: Any) -> CheckResult:
-    return CheckResult(verdict, "", "", explanation, details)
-
-
-def _group_verdicts(name: str, entries: list[dict[str, Any]], empty_reason: str) -> CheckResult:
-    """One part from per-group verdicts (each entry has ``verdict`` and ``group``)."""
-    if not entries:
-        return _part("NOT-RUN", f"{name}: {empty_reason}", groups=[])
-    vs = [e["verdict"] for e in entries]
-    bad = [e["group"] for e in entries if e["verdict"] == "FAIL"]
-    unsure = [e["group"] for e in entries if e["verdict"] in ("INCONCLUSIVE", "NOT-RUN")]
-    if bad:
-        return _part("FAIL", f"{name}: fails for {bad}", groups=entries)
-    if unsure and len(unsure) == len(vs) and all(v == "NOT-RUN" for v in vs):
-        return _part("NOT-RUN", f"{name}: {empty_reason}", groups=entries)
-    if unsure:
-        return _part("INCONCLUSIVE", f"{name}: undecided for {unsure}", groups=entries)
-    return _part("PASS", f"{name}: holds in all {len(vs)} groups", groups=entries)
-
-
-def _increasing_rule(est: SlopeEstimate) -> str:
-    """Claim "slope > 0": PASS if the interval is above 0, FAIL if below, else INCONCLUSIVE."""
-    if not np.isfinite(est.slope):
-        return "NOT-RUN"
-    if est.low > 0:
-        return "PASS"
-    if est.high < 0:
-        return "FAIL"
-    return "INCONCLUSIVE"
-
-
-def _slope_entry(label: str, est: SlopeEstimate, verdict: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "group": label,
-        "verdict": verdict,
-        "slope": est.slope,
-        "ci_low": est.low,
-        "ci_high": est.high,
-        "n_points": est.n_points,
-        **extra,
-    }
+def _frame_c(tables: Mapping[str, pd.DataFrame], name: str, need: Sequence[str]) -> Evidence:
+    """:func:`frame` of ``name`` with a ``c`` column (spec ``c``, else ``c_eff``)."""
+    t = tables.get(name)
+    if t is not None and len(t) and ("c" in t.columns or "c_eff" in t.columns):
+        tables = {**tables, name: with_c(t)}
+    return frame(tables, name, need)
 
 
 def _binomial_part(
-    name: str, df: pd.DataFrame, success: str, level_of_delta: Any, empty_reason: str
+    name: str,
+    df: pd.DataFrame,
+    success: np.ndarray,
+    level_of_delta: Callable[[float], float],
+    empty_reason: str,
 ) -> CheckResult:
-    """Per-``delta_used`` binomial rule on the boolean column ``success``."""
+    """Per-``delta_used`` :func:`~harness.predictions.rules.binomial_rule` on ``success``."""
+    work = df.assign(_ok=np.asarray(success, dtype=bool))
     entries = []
-    for key, g in _groups(df, ["delta_used"]):
-        delta = float(key[0])
-        level = float(level_of_delta(delta))
-        ok = int(g[success].astype(bool).sum())
-        res = binomial_rule(ok, len(g), level, measured=name, predicted=f">= {level:g}")
-        entries.append(
-            {
-                "group": f"delta={delta:g}",
-                "verdict": res.verdict,
-                "level": level,
-                **res.details,
-                "text": res.explanation,
-            }
-        )
-    part = _group_verdicts(name, entries, empty_reason)
-    if part.verdict in ("PASS", "FAIL") and entries:
-        texts = "; ".join(f"{e['group']}: {e['text']}" for e in entries)
-        return _part(part.verdict, f"{name}: {texts}", groups=entries)
-    return part
+    for key, g in groups(work, ["delta_used"]):
+        level = float(level_of_delta(float(key[0])))
+        res = binomial_rule(int(g["_ok"].sum()), len(g), level, measured="", predicted="")
+        entries.append((f"delta={float(key[0]):g}", res))
+    return combine_groups(name, entries, empty_reason)
+
+
+def _sqrt_log_trend(df: pd.DataFrame, column: str, name: str) -> CheckResult:
+    """Per (model, c): slope of ``column`` against ``log n`` entirely <= 0 (scaling design)."""
+    keys = present(df, ("model", "c"))
+    rng = rule_rng()
+    entries = []
+    for k, g in groups(df, keys):
+        n = arr(g, "n")
+        cl = g["seed_index"].to_numpy() if "seed_index" in g.columns else None
+        est = slope_ci(np.log(n), arr(g, column), clusters=cl, levels=n, n_boot=N_BOOT, rng=rng)
+        entries.append((label(keys, k) or "all", trend_rule(est, 0.0, measured="", predicted="")))
+    return combine_groups(name, entries, "no (model, c) with usable rows")
+
+
+def _bool(df: pd.DataFrame, col: str) -> np.ndarray:
+    return np.asarray(flag(df[col]))
 
 
 # --------------------------------------------------------------------------- P4
@@ -237,66 +163,62 @@ def _binomial_part(
     measured="kappa with the exact Sigma (arc-cosine kernel), per (d, c) over seeds",
     predicted="log-log slope of kappa in d <= 0 at fixed c; slope in c > 0 at fixed d",
     rule=(
-        "per c: bootstrap 95% CI of the slope of log kappa vs log d not entirely above 0; "
-        "per d: CI of the slope of log kappa vs log c entirely above 0; heuristic reported only"
+        "per c (>= 4 d spanning x8, >= 3 seeds): bootstrap 95% CI of the slope of log kappa vs "
+        "log d entirely <= 0 to PASS, entirely > 0 to FAIL; per d with >= 3 c: CI of the slope "
+        "of log kappa vs log c entirely above 0; heuristic reported only"
     ),
 )
 def check_p4(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P4, THEORY.md Thm 3.9 / Cor 3.10: decision rule in the module docstring."""
     measured = "kappa = ||X||_2^2 / lambda_min(Sigma) against d (fixed c) and c (fixed d)"
     predicted = "bounded in d (slope of log kappa vs log d <= 0); increasing in c"
-    df, reason, info = usable_rows(tables, "kappa", ("kappa", "c_eff", "kappa_heuristic"))
-    if df is None or "d" not in df.columns:
-        return CheckResult("NOT-RUN", measured, predicted, reason or "no column 'd'", info)
-    df = _c_column(df)
-    kap = df["kappa"].to_numpy(dtype=float)
-    n_inf = int(np.sum(~np.isfinite(kap)))
-    info["n_infinite_kappa"] = n_inf
-    rng = _rng()
-    # (a) bounded in d
-    entries_a = []
+    ev = _frame_c(tables, "kappa", ("kappa", "c_eff", "kappa_heuristic", "d"))
+    if not ev.usable:
+        return not_run(measured, predicted, ev)
+    ev = ev.finite("kappa", allow_inf=True).finite("d", "c")
+    df = ev.rows
+    rng = rule_rng()
+    entries_a: list[tuple[str, CheckResult]] = []
     heur = []
-    for key, g in _groups(df, ["c_key"]):
-        label = f"c={key[0]:g}"
-        gk = g["kappa"].to_numpy(dtype=float)
-        if np.any(~np.isfinite(gk)):
-            entries_a.append({"group": label, "verdict": "FAIL", "reason": "infinite kappa"})
+    for key, g in groups(df, ["c"]):
+        gk, dd = arr(g, "kappa"), arr(g, "d")
+        if np.any(np.isinf(gk)):
+            entries_a.append(
+                (f"c={key[0]:g}", CheckResult("FAIL", "", "", "infinite kappa (singular Sigma)"))
+            )
             continue
-        est = slope_ci(np.log(g["d"].to_numpy(dtype=float)), np.log(gk), n_boot=N_BOOT, rng=rng)
-        res = trend_rule(est, 0.0, measured=measured, predicted=predicted)
+        cl = g["seed_index"].to_numpy() if "seed_index" in g.columns else None
+        est = slope_ci(np.log(dd), np.log(gk), clusters=cl, levels=dd, n_boot=N_BOOT, rng=rng)
+        entries_a.append((f"c={key[0]:g}", trend_rule(est, 0.0, measured="", predicted="")))
         big = g[g["d"] == g["d"].max()]
-        ratio = float((big["kappa"] / big["kappa_heuristic"]).median())
-        heur.append({"c": float(key[0]), "d_max": int(g["d"].max()), "kappa_over_level": ratio})
-        entries_a.append(
-            _slope_entry(label, est, res.verdict, median_kappa_at_dmax=float(big["kappa"].median()))
+        heur.append(
+            {
+                "c": float(key[0]),
+                "d_max": int(g["d"].max()),
+                "kappa_over_level": float((big["kappa"] / big["kappa_heuristic"]).median()),
+            }
         )
-    part_a = _group_verdicts("bounded in d", entries_a, "fewer than 3 rows per c")
-    # (b) grows with c
+    part_a = combine_groups("bounded in d", entries_a, "no usable rows")
     entries_b = []
-    for key, g in _groups(df, ["d"]):
-        if g["c_key"].nunique() < 3:
-            continue
-        gk = g["kappa"].to_numpy(dtype=float)
+    for key, g in groups(df, ["d"]):
+        gk = arr(g, "kappa")
         ok = np.isfinite(gk)
-        est = slope_ci(
-            np.log(g["c_key"].to_numpy(dtype=float)[ok]), np.log(gk[ok]), n_boot=N_BOOT, rng=rng
-        )
-        entries_b.append(_slope_entry(f"d={_fmt(key[0])}", est, _increasing_rule(est)))
-    part_b = _group_verdicts("increasing in c", entries_b, "no d with >= 3 values of c")
-    info["heuristic_level"] = heur
-    res = _combine([part_a, part_b], measured, predicted, info)
+        if g["c"][ok].nunique() < 3:
+            continue
+        est = slope_ci(np.log(arr(g, "c")[ok]), np.log(gk[ok]), design=None, n_boot=N_BOOT, rng=rng)
+        entries_b.append((f"d={key[0]:g}", increasing_rule(est, measured="", predicted="")))
+    part_b = combine_groups("increasing in c", entries_b, "no d with >= 3 values of c")
+    details: dict[str, Any] = {"heuristic_level": heur, "evidence": [ev.summary()]}
+    notes = []
     if heur:
         lo = min(h["kappa_over_level"] for h in heur)
         hi = max(h["kappa_over_level"] for h in heur)
-        res = CheckResult(
-            res.verdict,
-            res.measured,
-            res.predicted,
-            f"{res.explanation}; kappa / 4(1+sqrt c)^2 at the largest d: {lo:.2f}-{hi:.2f} "
-            "(heuristic, not judged)",
-            res.details,
+        notes.append(
+            f"kappa / 4(1+√c)² at the largest d: {lo:.2f}–{hi:.2f} (heuristic, not judged)"
         )
-    return res
+    return combine(
+        [("bounded in d", part_a), ("increasing in c", part_b)], measured, predicted, details, notes
+    )
 
 
 # --------------------------------------------------------------------------- P7
@@ -318,49 +240,45 @@ def check_p7(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P7, THEORY.md §3.4: decision rule in the module docstring."""
     measured = "gamma_all^2 vs max_s s^T M s"
     predicted = "gamma_all^2 <= MAX-CUT value"
-    df, reason, info = usable_rows(tables, "maxcut", ("gamma_all_sq", "maxcut_value"))
-    if df is None:
-        return CheckResult("NOT-RUN", measured, predicted, reason, info)
+    ev = frame(tables, "maxcut", ("gamma_all_sq", "maxcut_value"))
+    if not ev.usable:
+        return not_run(measured, predicted, ev)
+    ev = ev.finite("gamma_all_sq", "maxcut_value")
+    if "sdp_status" in ev.rows.columns and "maxcut_method" in ev.rows.columns:
+        bad = (ev.rows["maxcut_method"].astype(str).str.contains("sdp")) & (
+            ev.rows["sdp_status"].astype(str) != "optimal"
+        )
+        ev = ev.exclude(bad.to_numpy(), "non-optimal", "SDP bound not optimal")
+    df = ev.rows
     main = hard_inequality(
-        df["gamma_all_sq"], df["maxcut_value"], rtol=P7_RTOL, measured=measured, predicted=predicted
+        arr(df, "gamma_all_sq"), arr(df, "maxcut_value"), rtol=P7_RTOL, measured="", predicted=""
     )
-    parts = [_part(main.verdict, f"gamma^2 <= MAX-CUT: {main.explanation}", **main.details)]
+    parts = [("gamma^2 <= MAX-CUT", main)]
     if {"maxcut_exact", "maxcut_sdp_upper", "maxcut_sdp_lower"} <= set(df.columns):
-        both = df[np.isfinite(df["maxcut_exact"].astype(float))]
+        both = df[np.isfinite(arr(df, "maxcut_exact"))]
         if len(both):
-            sdp = hard_inequality(
-                both["maxcut_exact"],
-                both["maxcut_sdp_upper"],
-                rtol=P7_RTOL,
-                measured="",
-                predicted="",
-            )
-            rnd = hard_inequality(
-                both["maxcut_sdp_lower"],
-                both["maxcut_exact"],
-                rtol=P7_RTOL,
-                measured="",
-                predicted="",
+            ex = arr(both, "maxcut_exact")
+            kw: dict[str, Any] = {"rtol": P7_RTOL, "measured": "", "predicted": ""}
+            parts.append(
+                ("exact <= SDP bound", hard_inequality(ex, arr(both, "maxcut_sdp_upper"), **kw))
             )
             parts.append(
-                _part(sdp.verdict, f"exact <= SDP bound: {sdp.explanation}", **sdp.details)
+                ("rounding <= exact", hard_inequality(arr(both, "maxcut_sdp_lower"), ex, **kw))
             )
-            parts.append(_part(rnd.verdict, f"rounding <= exact: {rnd.explanation}", **rnd.details))
+    details: dict[str, Any] = {"evidence": [ev.summary()]}
     if "gamma_is_exact" in df.columns:
-        info["n_gamma_exact"] = int(df["gamma_is_exact"].astype(bool).sum())
-        info["n_gamma_lower_estimate"] = int((~df["gamma_is_exact"].astype(bool)).sum())
-    if "maxcut_method" in df.columns:
-        info["n_by_maxcut_method"] = {
+        details["n_gamma_exact"] = int(_bool(df, "gamma_is_exact").sum())
+        details["n_gamma_lower_estimate"] = int((~_bool(df, "gamma_is_exact")).sum())
+    if "maxcut_method" in df.columns and len(df):
+        details["n_by_maxcut_method"] = {
             str(k): int(v) for k, v in df["maxcut_method"].value_counts().items()
         }
-        tight = (df["gamma_all_sq"] / df["maxcut_value"]).astype(float)
-        info["median_tightness_by_method"] = {
-            str(k): float(tight[df["maxcut_method"] == k].median())
+        tight = arr(df, "gamma_all_sq") / arr(df, "maxcut_value")
+        details["median_tightness_by_method"] = {
+            str(k): float(np.median(tight[(df["maxcut_method"] == k).to_numpy()]))
             for k in df["maxcut_method"].unique()
         }
-    if "sdp_status" in df.columns:
-        info["n_sdp_not_optimal"] = int((df["sdp_status"] != "optimal").sum())
-    return _combine(parts, measured, predicted, info)
+    return combine(parts, measured, predicted, details)
 
 
 # --------------------------------------------------------------------------- P8
@@ -375,35 +293,45 @@ def check_p7(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     experiments=("chernoff_rank",),
     measured="rank of [D_i X] and the beta -> 0 residual per seed, against P / (kappa log n)",
     predicted="P(rank = n) >= 1 - delta and P(value = 0) >= 1 - delta at the threshold",
-    rule="Clopper-Pearson 95% interval of each frequency not entirely below 1 - delta",
+    rule=(
+        "per delta: Clopper-Pearson 95% interval; FAIL if entirely below 1 - delta, PASS if the "
+        "frequency is >= 1 - delta and the lower end >= 1 - delta - 0.1, else INCONCLUSIVE"
+    ),
 )
 def check_p8(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P8, THEORY.md Prop 3.2 / Cor 3.3: decision rule in the module docstring."""
     measured = "frequency of rank n and of a zero beta -> 0 value at P >= 8 kappa log(n/delta)"
     predicted = ">= 1 - delta"
-    df, reason, info = usable_rows(
-        tables, "chernoff_rank", ("at_threshold", "full_rank", "interp_residual_rel", "delta_used")
-    )
-    if df is None:
-        return CheckResult("NOT-RUN", measured, predicted, reason, info)
-    at = df[df["at_threshold"].astype(bool)]
-    at = at.assign(zero_value=at["interp_residual_rel"].astype(float) <= P8_RESIDUAL_TOL)
+    need = ("at_threshold", "full_rank", "interp_residual_rel", "delta_used")
+    ev0 = frame(tables, "chernoff_rank", need)
+    if not ev0.usable:
+        return not_run(measured, predicted, ev0)
+    ev = ev0.finite("delta_used", "interp_residual_rel")
+    ev = ev.exclude(ev.rows["full_rank"].isna().to_numpy(), "missing", "NaN in full_rank")
+    at = ev.rows[_bool(ev.rows, "at_threshold")]
     empty = "no point reaches P >= 8 kappa log(n/delta)"
-    part_rank = _binomial_part("rank n", at, "full_rank", lambda dl: 1 - dl, empty)
-    part_zero = _binomial_part("beta->0 value 0", at, "zero_value", lambda dl: 1 - dl, empty)
-    keys = _present(df, ("n", "d", "P_mult"))
-    info["transition"] = [
-        {
-            "group": _label(keys, k),
-            "median_P_over_kappa_log_n": float(g["P_over_kappa_log_n"].median())
-            if "P_over_kappa_log_n" in g
-            else math.nan,
-            "freq_full_rank": float(g["full_rank"].astype(bool).mean()),
-            "trials": len(g),
-        }
-        for k, g in _groups(df, keys)
-    ]
-    return _combine([part_rank, part_zero], measured, predicted, info)
+    level = lambda dl: 1.0 - dl  # noqa: E731
+    part_rank = _binomial_part("rank n", at, _bool(at, "full_rank"), level, empty)
+    zero = arr(at, "interp_residual_rel") <= P8_RESIDUAL_TOL
+    part_zero = _binomial_part("beta->0 value 0", at, zero, level, empty)
+    keys = present(ev.rows, ("n", "d", "P_mult"))
+    details: dict[str, Any] = {
+        "transition": [
+            {
+                "group": label(keys, k),
+                "median_P_over_kappa_log_n": float(g["P_over_kappa_log_n"].median())
+                if "P_over_kappa_log_n" in g
+                else float("nan"),
+                "freq_full_rank": float(_bool(g, "full_rank").mean()),
+                "trials": len(g),
+            }
+            for k, g in groups(ev.rows, keys)
+        ],
+        "evidence": [ev.summary()],
+    }
+    return combine(
+        [("rank n", part_rank), ("beta->0 value 0", part_zero)], measured, predicted, details
+    )
 
 
 # --------------------------------------------------------------------------- P9
@@ -418,45 +346,47 @@ def check_p8(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     experiments=("chernoff_rank",),
     measured="lambda_min(S_bar) / lambda_min(Sigma) per seed",
     predicted=">= 1/2 with probability >= 1 - delta at the threshold; >= 1 - n exp(-P/(8 kappa)) at every P",
-    rule="Clopper-Pearson 95% interval of the success frequency not entirely below the level",
+    rule=(
+        "Clopper-Pearson 95%: FAIL if entirely below the level, PASS if the frequency meets it "
+        "and the lower end >= level - 0.1, else INCONCLUSIVE"
+    ),
 )
 def check_p9(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P9, THEORY.md Lemma A.1: decision rule in the module docstring."""
     measured = "frequency of lambda_min(S_bar)/lambda_min(Sigma) >= 1/2"
     predicted = ">= 1 - delta at P >= 8 kappa log(n/delta); >= 1 - n exp(-P/(8 kappa)) at every P"
-    df, reason, info = usable_rows(
-        tables,
-        "chernoff_rank",
-        ("at_threshold", "chernoff_ok", "chernoff_failure_bound", "delta_used"),
-    )
-    if df is None:
-        return CheckResult("NOT-RUN", measured, predicted, reason, info)
-    at = df[df["at_threshold"].astype(bool)]
+    need = ("at_threshold", "chernoff_ok", "chernoff_failure_bound", "delta_used")
+    ev = frame(tables, "chernoff_rank", need)
+    if not ev.usable:
+        return not_run(measured, predicted, ev)
+    ev = ev.finite("delta_used", "chernoff_failure_bound")
+    ev = ev.exclude(ev.rows["chernoff_ok"].isna().to_numpy(), "missing", "NaN in chernoff_ok")
+    df = ev.rows
+    at = df[_bool(df, "at_threshold")]
     part_a = _binomial_part(
         "ratio >= 1/2 at threshold",
         at,
-        "chernoff_ok",
-        lambda dl: 1 - dl,
+        _bool(at, "chernoff_ok"),
+        lambda dl: 1.0 - dl,
         "no point reaches P >= 8 kappa log(n/delta)",
     )
-    keys = _present(df, ("n", "d", "P_mult" if "P_mult" in df.columns else "P"))
+    keys = present(df, ("n", "d", "P_mult" if "P_mult" in df.columns else "P"))
     entries = []
-    for k, g in _groups(df, keys):
-        bound = float(g["chernoff_failure_bound"].astype(float).mean())
+    for k, g in groups(df, keys):
+        bound = float(arr(g, "chernoff_failure_bound").mean())
         if not bound < 1.0:
             continue
-        ok = int(g["chernoff_ok"].astype(bool).sum())
+        ok = int(_bool(g, "chernoff_ok").sum())
         res = binomial_rule(ok, len(g), 1.0 - bound, measured="", predicted="")
-        entries.append(
-            {"group": _label(keys, k), "verdict": res.verdict, "mean_bound": bound, **res.details}
-        )
-    part_b = _group_verdicts(
+        entries.append((label(keys, k) or "all", res))
+    part_b = combine_groups(
         "Chernoff bound at every P", entries, "no group with a non-trivial bound (< 1)"
     )
+    details: dict[str, Any] = {"evidence": [ev.summary()]}
     if "chernoff_ratio" in df.columns and len(at):
-        info["min_ratio_at_threshold"] = float(at["chernoff_ratio"].astype(float).min())
-        info["median_ratio_at_threshold"] = float(at["chernoff_ratio"].astype(float).median())
-    return _combine([part_a, part_b], measured, predicted, info)
+        details["min_ratio_at_threshold"] = float(np.nanmin(arr(at, "chernoff_ratio")))
+        details["median_ratio_at_threshold"] = float(np.nanmedian(arr(at, "chernoff_ratio")))
+    return combine([("at threshold", part_a), ("every P", part_b)], measured, predicted, details)
 
 
 # --------------------------------------------------------------------------- P10
@@ -472,85 +402,56 @@ def check_p9(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     measured="p_ridge(P) on nested pattern sets, p_conc(P), bracket values",
     predicted="p(c2) <= p_ridge <= p(c1) w.p. >= 1 - 2 delta; p_ridge / p_conc does not drift up",
     rule=(
-        "Clopper-Pearson 95% on the bracket frequency at P >= 8 kappa log(n/delta); per setting "
-        "bootstrap CI of the slope of log(p_ridge/p_conc) vs log P not entirely above 0.25"
+        "Clopper-Pearson 95% on the bracket frequency at P >= 8 kappa log(n/delta) (PASS needs "
+        "the lower end >= level - 0.1); per setting (>= 4 P spanning x8): bootstrap CI of the "
+        "slope of log(p_ridge/p_conc) vs log P entirely <= 0.25"
     ),
 )
 def check_p10(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P10, THEORY.md Thm 3.4: decision rule in the module docstring."""
     measured = "p_ridge(P) vs p_conc(P) = beta/2 y^T (P Sigma + beta I)^{-1} y"
     predicted = "inside the c1 = 1/2, c2 = 2 bracket w.p. >= 1 - 2 delta; no plateau"
-    df, reason, info = usable_rows(
-        tables,
-        "ridge",
-        ("at_threshold", "in_bracket", "p_ridge", "p_conc", "P_used", "delta_used"),
+    need = ("at_threshold", "in_bracket", "p_ridge", "p_conc", "P_used", "delta_used")
+    ev = frame(tables, "ridge", need)
+    if not ev.usable:
+        return not_run(measured, predicted, ev)
+    ev = ev.finite("p_ridge", "p_conc", "P_used", "delta_used")
+    ev = ev.exclude(ev.rows["in_bracket"].isna().to_numpy(), "missing", "NaN in in_bracket")
+    ev = ev.exclude(
+        (arr(ev.rows, "p_ridge") <= 0) | (arr(ev.rows, "p_conc") <= 0),
+        "missing",
+        "non-positive p_ridge or p_conc",
     )
-    if df is None:
-        return CheckResult("NOT-RUN", measured, predicted, reason, info)
-    at = df[df["at_threshold"].astype(bool)]
+    at = ev.rows[_bool(ev.rows, "at_threshold")]
     part_a = _binomial_part(
         "bracket",
         at,
-        "in_bracket",
-        lambda dl: max(0.0, 1 - 2 * dl),
+        _bool(at, "in_bracket"),
+        lambda dl: max(0.0, 1.0 - 2.0 * dl),
         "no row reaches P >= 8 kappa log(n/delta)",
     )
-    keys = _present(df, ("n", "d", "beta", "beta_rel"))
-    rng = _rng()
+    keys = present(at, ("n", "d", "beta", "beta_rel"))
+    rng = rule_rng()
     entries = []
-    for k, g in _groups(at, keys):
-        if g["P_used"].nunique() < 3:
-            continue
-        x = np.log(g["P_used"].to_numpy(dtype=float))
-        ratio = (g["p_ridge"] / g["p_conc"]).to_numpy(dtype=float)
+    for k, g in groups(at, keys):
+        P = arr(g, "P_used")
+        x = np.log(P)
+        ratio = arr(g, "p_ridge") / arr(g, "p_conc")
         clusters = g["cache_key"].to_numpy() if "cache_key" in g.columns else None
-        est = slope_ci(x, np.log(ratio), clusters=clusters, n_boot=N_BOOT, rng=rng)
-        res = trend_rule(est, P10_MAX_DRIFT, measured="", predicted="")
-        slope_ridge = float(np.polyfit(x, np.log(g["p_ridge"].to_numpy(dtype=float)), 1)[0])
-        slope_conc = float(np.polyfit(x, np.log(g["p_conc"].to_numpy(dtype=float)), 1)[0])
-        big = g[g["P_used"] == g["P_used"].max()]
+        est = slope_ci(x, np.log(ratio), clusters=clusters, levels=P, n_boot=N_BOOT, rng=rng)
         entries.append(
-            _slope_entry(
-                _label(keys, k),
-                est,
-                res.verdict,
-                slope_log_p_ridge=slope_ridge,
-                slope_log_p_conc=slope_conc,
-                median_ratio_at_Pmax=float((big["p_ridge"] / big["p_conc"]).median()),
-            )
+            (label(keys, k) or "all", trend_rule(est, P10_MAX_DRIFT, measured="", predicted=""))
         )
-    part_b = _group_verdicts(
-        "no plateau", entries, "no setting with >= 3 values of P at the threshold"
+    part_b = combine_groups("no plateau", entries, "no setting with rows at the threshold")
+    return combine(
+        [("bracket", part_a), ("no plateau", part_b)],
+        measured,
+        predicted,
+        {"evidence": [ev.summary()]},
     )
-    return _combine([part_a, part_b], measured, predicted, info)
 
 
 # --------------------------------------------------------------------------- P11 / P13
-def _sqrt_log_trend(
-    df: pd.DataFrame, column: str, name: str, rng: np.random.Generator
-) -> CheckResult:
-    """Per (model, c): slope of ``column`` against ``log n`` not significantly above 0."""
-    keys = _present(df, ("model", "c_key"))
-    entries = []
-    for k, g in _groups(df, keys):
-        n = g["n"].to_numpy(dtype=float)
-        y = g[column].to_numpy(dtype=float)
-        if len(np.unique(n)) < 3:
-            continue
-        est = slope_ci(np.log(n), y, n_boot=N_BOOT, rng=rng)
-        res = trend_rule(est, 0.0, measured="", predicted="")
-        med = g.groupby("n")[column].median()
-        entries.append(
-            _slope_entry(
-                _label(keys, k),
-                est,
-                res.verdict,
-                median_by_n={str(int(i)): float(v) for i, v in med.items()},
-            )
-        )
-    return _group_verdicts(name, entries, "no (model, c) with >= 3 values of n")
-
-
 @register_check(
     "P11",
     title="Cone sharpness grows at most like sqrt(log n)",
@@ -564,37 +465,27 @@ def _sqrt_log_trend(
     predicted="C >= 1; C_hat / sqrt(log n) has no upward trend in n at fixed c",
     rule=(
         "hard inequality C(K, u) >= 1 (rtol 1e-5); per (model, c) bootstrap 95% CI of the slope "
-        "of C_hat/sqrt(log n) vs log n not entirely above 0 (PASS is weak: C_hat is a lower estimate)"
+        "of C_hat/sqrt(log n) vs log n entirely <= 0 (>= 4 n spanning x8, >= 3 seeds) (PASS is weak: C_hat is a lower estimate)"
     ),
 )
 def check_p11(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P11, THEORY.md Def 4.1 / Cor 4.5: decision rule in the module docstring."""
     measured = "C_hat = max over searched directions of C(K, u) (lower estimate of the sup)"
     predicted = "C >= 1 and C_hat / sqrt(log n) bounded in n at fixed c"
-    df, reason, info = usable_rows(
-        tables, "sharpness", ("C_sup_lower_est", "C_min", "C_over_sqrt_log_n", "c_eff")
+    ev = _frame_c(
+        tables, "sharpness", ("C_sup_lower_est", "C_min", "C_over_sqrt_log_n", "c_eff", "n")
     )
-    if df is None or "n" not in df.columns:
-        return CheckResult("NOT-RUN", measured, predicted, reason or "no column 'n'", info)
-    df = _c_column(df)
-    good = df  # as in P13: the hard part uses only points whose SOCPs were solved
-    if "sharp_status" in df.columns:
-        bad = df["sharp_status"] != "optimal"
-        info["n_not_optimal"] = int(bad.sum())
-        good = df[~bad]
-    ones = np.ones(len(good))
-    ge1 = hard_inequality(ones, good["C_min"], rtol=P11_RTOL, measured="", predicted="")
-    part_a = _part(ge1.verdict, f"C(K, u) >= 1: {ge1.explanation}", **ge1.details)
-    part_b = _sqrt_log_trend(df, "C_over_sqrt_log_n", "C_hat/sqrt(log n) trend", _rng())
-    res = _combine([part_a, part_b], measured, predicted, info)
-    if res.verdict == "PASS" and info.get("n_not_optimal", 0):
-        res = CheckResult(
-            "INCONCLUSIVE",
-            measured,
-            predicted,
-            f"{info['n_not_optimal']} point(s) with non-optimal SOCPs excluded; {res.explanation}",
-            res.details,
-        )
+    if not ev.usable:
+        return not_run(measured, predicted, ev)
+    ev = ev.optimal("sharp_status").finite("C_min", "C_over_sqrt_log_n", "n")
+    df = ev.rows
+    ge1 = hard_inequality(
+        np.ones(len(df)), arr(df, "C_min"), rtol=P11_RTOL, measured="", predicted=""
+    )
+    trend = _sqrt_log_trend(df, "C_over_sqrt_log_n", "C_hat/sqrt(log n) trend")
+    res = combine(
+        [("C(K, u) >= 1", ge1), ("trend", trend)], measured, predicted, {"evidence": [ev.summary()]}
+    )
     if res.verdict == "PASS":
         res = CheckResult(
             "PASS",
@@ -620,51 +511,29 @@ def check_p11(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     rule=(
         "hard inequalities on the worst direction of every point (rtol 1e-5), points with "
         "non-optimal SOCPs excluded and reported; per (model, c) CI of the slope of "
-        "Z_max/sqrt(log n) vs log n not entirely above 0"
+        "Z_max/sqrt(log n) vs log n entirely <= 0 (>= 4 n spanning x8, >= 3 seeds)"
     ),
 )
 def check_p13(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """P13, THEORY.md Prop 4.3 / Thm 4.4: decision rule in the module docstring."""
     measured = "C(K, u) vs Z(u) per direction; Z_max / sqrt(log n)"
     predicted = "C <= 2Z + 1 and C <= Z + 1 everywhere; Z_max = O(sqrt(log n))"
-    df, reason, info = usable_rows(
-        tables,
-        "sharpness",
-        (
-            "C_worst_2Z1",
-            "rhs_worst_2Z1",
-            "C_worst_Z1",
-            "rhs_worst_Z1",
-            "Z_over_sqrt_log_n",
-            "c_eff",
-        ),
-    )
-    if df is None or "n" not in df.columns:
-        return CheckResult("NOT-RUN", measured, predicted, reason or "no column 'n'", info)
-    df = _c_column(df)
-    good = df
-    if "sharp_status" in df.columns:
-        bad = df["sharp_status"] != "optimal"
-        info["n_not_optimal"] = int(bad.sum())
-        good = df[~bad]
+    cols = ("C_worst_2Z1", "rhs_worst_2Z1", "C_worst_Z1", "rhs_worst_Z1", "Z_over_sqrt_log_n")
+    ev = _frame_c(tables, "sharpness", (*cols, "c_eff", "n"))
+    if not ev.usable:
+        return not_run(measured, predicted, ev)
+    ev = ev.optimal("sharp_status").finite(*cols, "n")
+    df = ev.rows
+    details: dict[str, Any] = {"evidence": [ev.summary()]}
     for col in ("n_viol_2Z1", "n_viol_Z1", "n_dirs_checked"):
-        if col in good.columns:
-            info[f"total_{col}"] = int(good[col].sum())
+        if col in df.columns:
+            details[f"total_{col}"] = int(np.nansum(arr(df, col)))
     parts = []
     for lhs, rhs, name in (
         ("C_worst_2Z1", "rhs_worst_2Z1", "C <= 2Z + 1"),
         ("C_worst_Z1", "rhs_worst_Z1", "C <= Z + 1"),
     ):
-        res = hard_inequality(good[lhs], good[rhs], rtol=P13_RTOL, measured="", predicted="")
-        parts.append(_part(res.verdict, f"{name}: {res.explanation}", **res.details))
-    parts.append(_sqrt_log_trend(df, "Z_over_sqrt_log_n", "Z_max/sqrt(log n) trend", _rng()))
-    res = _combine(parts, measured, predicted, info)
-    if res.verdict == "PASS" and info.get("n_not_optimal", 0):
-        res = CheckResult(
-            "INCONCLUSIVE",
-            measured,
-            predicted,
-            f"{info['n_not_optimal']} point(s) with non-optimal SOCPs excluded; {res.explanation}",
-            res.details,
-        )
-    return res
+        res = hard_inequality(arr(df, lhs), arr(df, rhs), rtol=P13_RTOL, measured="", predicted="")
+        parts.append((name, res))
+    parts.append(("trend", _sqrt_log_trend(df, "Z_over_sqrt_log_n", "Z_max/sqrt(log n) trend")))
+    return combine(parts, measured, predicted, details)
