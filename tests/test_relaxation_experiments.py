@@ -278,7 +278,7 @@ def test_p1_verdicts() -> None:
     bad = _gap_table(pstar_lower=lambda df: df["p_relu"] * 1.1)
     assert _verdict("P1", {"relaxation_gap": bad}) == "FAIL"
     assert _verdict("P1", {}) == "NOT-RUN"
-    assert _verdict("P1", {"relaxation_gap": _gap_table().drop(columns="R_est")}) == "NOT-RUN"
+    assert _verdict("P1", {"relaxation_gap": _gap_table().drop(columns="pstar_upper")}) == "NOT-RUN"
     assert _verdict("P1", {"relaxation_gap": _gap_table(P_mode="fixed")}) == "NOT-RUN"
 
 
@@ -288,15 +288,15 @@ def test_p2_verdicts() -> None:
     bad.loc[3, "p_gated"] = bad.loc[3, "p_relu"] * 1.01
     res = CHECKS["P2"].fn({"relaxation_gap": bad})
     assert res.verdict == "FAIL" and "p_gated <= p_relu" in res.explanation
-    # the same violation on a non-optimal solve is excluded (and counted), not a failure
+    # the same violation on a non-optimal solve is excluded (and listed), not a failure
     bad.loc[3, "status_gated"] = "inaccurate"
     res = CHECKS["P2"].fn({"relaxation_gap": bad})
-    assert res.verdict == "PASS" and res.details["n_excluded_gated"] == 1
-    # failed points are counted, never silently dropped
+    assert res.verdict == "PASS" and "1 row(s) status_gated not optimal" in res.explanation
+    # failed points are listed, never silently dropped, and withhold a PASS
     failed = _gap_table()
     failed.loc[0, "point_status"] = "failed"
     res = CHECKS["P2"].fn({"relaxation_gap": failed})
-    assert res.verdict == "PASS" and res.details["n_failed_points"] == 1
+    assert res.verdict == "INCONCLUSIVE" and "1 row(s) failed point" in res.explanation
     assert _verdict("P2", {"relaxation_gap": pd.DataFrame()}) == "NOT-RUN"
     assert _verdict("P2", {"relaxation_gap": _gap_table(point_status="failed")}) == "NOT-RUN"
 
@@ -337,7 +337,10 @@ def test_p3_verdicts() -> None:
     skipped = _width_table(increase_at=2)
     skipped.loc[2, ["status_relu", "status_gated"]] = "max_iter"
     res = CHECKS["P3"].fn({"relaxation_width": skipped})
-    assert res.verdict == "PASS" and res.details["n_pairs_skipped_nonoptimal"] == 4
+    # 1 of 12 rows non-optimal (<= 10 % of the rows): excluded and listed
+    assert res.verdict == "PASS" and "1 row(s) status_relu not optimal" in res.explanation
+    skipped.loc[6, "status_relu"] = "max_iter"  # 2 of 12: more than 10 %, PASS withheld
+    assert CHECKS["P3"].fn({"relaxation_width": skipped}).verdict == "INCONCLUSIVE"
     assert _verdict("P3", {}) == "NOT-RUN"
 
 
@@ -384,7 +387,7 @@ def test_p12_p14_verdicts() -> None:
     assert _verdict("P14", {"relaxation_gap": bad}) == "FAIL"
     bad.loc[5, "status_relu"] = "inaccurate"
     res = CHECKS["P14"].fn({"relaxation_gap": bad})
-    assert res.verdict == "PASS" and res.details["n_excluded_nonoptimal"] == 1
+    assert res.verdict == "PASS" and "1 row(s) status_relu not optimal" in res.explanation
     assert _verdict("P14", {}) == "NOT-RUN"
 
 

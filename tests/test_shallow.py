@@ -384,12 +384,13 @@ def test_s1_pass_fail_inconclusive() -> None:
     moving = stuck.copy()
     moving["converged"] = moving["final_train_error"] <= 1e-8
     assert s1({"shallow_single": moving}).verdict == "INCONCLUSIVE"
-    # a failed point is a failed seed, never dropped
+    # a failed point is listed, never dropped silently, and withholds a PASS
     failed = pd.concat(
         [good, pd.DataFrame([{"n": 5, "d": 10, "point_status": "failed", "point_key": "x"}])]
     )
     res = s1({"shallow_single": failed})
-    assert res.verdict == "FAIL" and len(res.details["failed"]) == 1
+    assert res.verdict == "INCONCLUSIVE" and len(res.details["failed"]) == 1
+    assert "1 row(s) failed point" in res.explanation
     diverged = good.copy()
     diverged.loc[0, "status"] = "diverged"
     assert s1({"shallow_single": diverged}).verdict == "FAIL"

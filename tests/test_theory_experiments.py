@@ -340,7 +340,7 @@ def test_failed_points_are_reported_not_dropped(cid: str) -> None:
     df = build(False)
     failed = pd.DataFrame([{"point_status": "failed", "cache_key": "dead", "error": "boom"}])
     res = _check(cid, {name: pd.concat([df, failed], ignore_index=True)})
-    assert res.details["n_failed_points"] == 1
+    assert [e["rows"] for e in res.details["exclusions"] if e["kind"] == "failed"] == [1]
     assert res.verdict == "INCONCLUSIVE"
 
 
@@ -406,9 +406,11 @@ def test_quick_specs_end_to_end(tmp_path: Path) -> None:
         assert summary.failed == 0, summary.format()
         tables[name] = load_results(name, "quick", tmp_path)
     verdicts = {cid: _check(cid, tables) for cid in CHECK_IDS}
-    for cid in ("P4", "P7", "P8", "P9", "P10"):
+    for cid in ("P7", "P8", "P10"):
         assert verdicts[cid].verdict == "PASS", (cid, verdicts[cid].explanation)
-    for cid in ("P11", "P13"):
+    # P4 (c = 1 interval straddles 0), P9 (10 trials per P cannot show >= 0.999 - 0.1) and
+    # P11/P13 (3 distinct n) lack the power for a PASS at the quick scale
+    for cid in ("P4", "P9", "P11", "P13"):
         assert verdicts[cid].verdict != "NOT-RUN", (cid, verdicts[cid].explanation)
     figs = tmp_path / "figs"
     plot_fig3(tables["kappa"], figs)

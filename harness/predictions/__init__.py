@@ -83,13 +83,19 @@ def register_check(
     rule: str,
     version: int = 1,
 ) -> Callable[[CheckFn], CheckFn]:
-    """Decorator registering a check function under ``id``."""
+    """Decorator registering a check function under ``id``.
+
+    The registered (and returned) function applies the one exclusion policy to every result
+    (:func:`harness.predictions.evidence.apply_policy`), so a direct call and a registry call
+    give the same verdict.
+    """
 
     def deco(fn: CheckFn) -> CheckFn:
+        judged = _judged(fn)
         CHECKS[id] = Check(
-            id, title, claim, source, experiments, measured, predicted, rule, _judged(fn), version
+            id, title, claim, source, experiments, measured, predicted, rule, judged, version
         )
-        return fn
+        return judged
 
     return deco
 

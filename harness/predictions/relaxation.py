@@ -145,7 +145,9 @@ def check_p1(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     lower = arr(t, "pstar_lower")
     trend_ev = trend_ev.exclude(lower <= 0, "missing", "no positive certified lower end of p*")
     t = trend_ev.rows
-    details: dict[str, Any] = {"n_exact_pstar": int(t["pstar_exact"].astype(bool).sum())}
+    details: dict[str, Any] = {
+        "n_exact_pstar": int(flag(t["pstar_exact"]).sum()) if "pstar_exact" in t else 0
+    }
     if t.empty:
         trend = CheckResult("NOT-RUN", "", "", "no row meets the theorem's pattern rule")
     else:

@@ -326,6 +326,7 @@ def check_p8(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
                 "trials": len(g),
             }
             for k, g in groups(ev.rows, keys)
+            if len(g)
         ],
         "evidence": [ev.summary()],
     }
@@ -373,6 +374,8 @@ def check_p9(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     keys = present(df, ("n", "d", "P_mult" if "P_mult" in df.columns else "P"))
     entries = []
     for k, g in groups(df, keys):
+        if not len(g):
+            continue
         bound = float(arr(g, "chernoff_failure_bound").mean())
         if not bound < 1.0:
             continue
