@@ -50,7 +50,7 @@ demo: $(STAMP) ## one small instance: every formulation, the certified bracket, 
 reproduce: $(STAMP) ## every experiment at SCALE=quick (default) or paper, then checks, figures, report
 	$(HARNESS) reproduce --scale $(SCALE) --jobs $(JOBS)
 
-check: $(STAMP) ## verdict table of the papers' claims on stored results (exit 1 on FAIL/missing)
+check: $(STAMP) ## verdict table of the papers' claims on stored results (exit 0 PASS/INCONCLUSIVE, 1 FAIL, 2 NOT-RUN/missing)
 	$(HARNESS) check --scale $(SCALE) --json results/verdicts_$(SCALE).json
 
 figures: $(STAMP) ## re-plot every figure from stored results only

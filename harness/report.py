@@ -1,6 +1,9 @@
 """Run the registered checks and write the verdict table and report.
 
-``harness check`` prints the verdict table (id, claim, measured, predicted, verdict);
+``harness check`` prints the verdict table (id, claim, measured, predicted, verdict) and
+exits with :func:`check_exit_code`: 0 when every check is PASS or INCONCLUSIVE, 1 when any
+check FAILs, 2 when any check is NOT-RUN or lacks an input (2 wins over 1: the run is
+incomplete). ``harness reproduce`` keeps its own exit code (the pipeline's health);
 ``harness report`` writes ``results/report.md`` and ``results/report.html`` with the
 table, each claim's key figure and the provenance of every number (spec, scale, seeds,
 versions, commits).
@@ -36,7 +39,24 @@ class CheckOutcome:
     @property
     def blocking(self) -> bool:
         """True when the outcome makes ``harness check`` exit non-zero."""
-        return self.result.verdict == "FAIL" or bool(self.missing_inputs)
+        return self.exit_code > 0
+
+    @property
+    def exit_code(self) -> int:
+        """0 PASS/INCONCLUSIVE, 1 FAIL, 2 NOT-RUN or a missing input."""
+        if self.result.verdict == "NOT-RUN" or self.missing_inputs:
+            return 2
+        return 1 if self.result.verdict == "FAIL" else 0
+
+
+#: Exit codes of ``harness check`` / ``make check``.
+EXIT_OK, EXIT_FAIL, EXIT_INCOMPLETE = 0, 1, 2
+
+
+def check_exit_code(outcomes: Iterable[CheckOutcome]) -> int:
+    """Exit code of ``harness check``: 0 all PASS/INCONCLUSIVE, 1 any FAIL, 2 any NOT-RUN or
+    missing input (2 takes precedence: verdicts on an incomplete run are not final)."""
+    return max((o.exit_code for o in outcomes), default=EXIT_OK)
 
 
 def select_checks(only: Iterable[str] | None = None) -> list[Check]:

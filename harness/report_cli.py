@@ -9,6 +9,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.figures import FIGURES, available_figures, find_spec
 from harness.report import (
+    check_exit_code,
     format_verdicts,
     outcomes_json,
     run_checks,
@@ -57,13 +58,13 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Print the verdict table; exit 1 if a check FAILS or an input is missing."""
+    """Print the verdict table; exit code by :func:`harness.report.check_exit_code`."""
     only = args.only.split(",") if args.only else None
     outcomes = run_checks(select_checks(only), args.scale, args.results_dir, args.experiments_dir)
     print(format_verdicts(outcomes, args.scale))
     if args.json:
         write_json(args.json, outcomes_json(outcomes, args.scale))
-    return 1 if any(o.blocking for o in outcomes) else 0
+    return check_exit_code(outcomes)
 
 
 def _figure_ids(only: str | None, experiments_dir: str) -> list[str]:

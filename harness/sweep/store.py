@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -188,7 +189,7 @@ class ResultStore:
             table = table.reset_index(drop=True)
         tmp = self.root / f".tmp.{scale}.parquet.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         try:
-            table.to_parquet(tmp, index=False)
+            _write_parquet_with_counts(table, tmp)
             os.replace(tmp, self.table_path(scale))
         finally:
             if tmp.exists():
@@ -196,7 +197,14 @@ class ResultStore:
         return table
 
     def load(self, scale: str) -> pd.DataFrame:
-        """The table of ``scale``, re-compacted first when point files are newer."""
+        """The table of ``scale``, checked against its point files.
+
+        Re-compacted when point files are newer, and also when the parquet disagrees with
+        them (cache keys, or row count per key recorded at compaction): a shortened or
+        edited table is rebuilt from the points, with a one-line note on stderr. Without
+        point files to rebuild from, a table that cannot be verified is refused
+        (:class:`DataError`, one line).
+        """
         table = self.table_path(scale)
         manifest = self.manifest_path(scale)
         if not manifest.is_file() and not table.is_file():
@@ -206,15 +214,55 @@ class ResultStore:
                 f"no results for '{self.name}' at scale '{scale}' in {self.root}{hint}; "
                 f"run `harness run experiments/{self.name}.toml --scale {scale}` first"
             )
-        if manifest.is_file() and (not table.is_file() or self._stale(table, manifest)):
+        if not manifest.is_file():
+            raise DataError(
+                f"{table} has no manifest {manifest.name} to check it against; "
+                f"re-run `harness run experiments/{self.name}.toml --scale {scale}`"
+            )
+        if not table.is_file() or self._stale(table, manifest):
             return self.compact(scale)
-        return pd.read_parquet(table)
+        df = pd.read_parquet(table)
+        problem = self._disagreement(df, table, scale)
+        if problem:
+            if not self.point_states():
+                raise DataError(
+                    f"{table} disagrees with its point files ({problem}) and there are no point "
+                    "files to rebuild it from"
+                )
+            print(
+                f"note: {table} disagreed with its point files ({problem}); rebuilt",
+                file=sys.stderr,
+            )
+            return self.compact(scale)
+        return df
+
+    def _disagreement(self, df: pd.DataFrame, table: Path, scale: str) -> str:
+        """Why the stored table does not match the point files ('' when it does)."""
+        manifest = self.read_manifest(scale) or {}
+        states = self.point_states()
+        expected = {k for k in manifest.get("cache_keys", []) if k in states}
+        counts = _recorded_counts(table)
+        if counts is None:
+            return "no row counts recorded at compaction"
+        have = set(df["cache_key"].astype(str)) if "cache_key" in df.columns else set()
+        if set(counts) != expected:
+            return f"{len(counts)} point(s) recorded, {len(expected)} point file(s) in the manifest"
+        if have != expected:
+            return f"{len(have)} cache key(s) in the table, {len(expected)} expected"
+        if len(df) != sum(counts.values()):
+            return f"{len(df)} rows, {sum(counts.values())} expected"
+        per_key = df["cache_key"].astype(str).value_counts().to_dict() if len(df) else {}
+        if any(per_key.get(k, 0) != n for k, n in counts.items()):
+            return "row counts per point differ from those recorded"
+        return ""
 
     def _stale(self, table: Path, manifest: Path) -> bool:
         t = table.stat().st_mtime
         newer = manifest.stat().st_mtime > t
         if self.points_dir.is_dir():
             newer = newer or self.points_dir.stat().st_mtime > t
+            with os.scandir(self.points_dir) as it:  # a point file edited in place
+                newer = newer or any(e.stat().st_mtime > t for e in it if e.name.endswith(".json"))
         return newer
 
     def clean(self) -> bool:
@@ -235,6 +283,42 @@ class ResultStore:
                 )
         shutil.rmtree(self.root)
         return True
+
+
+#: Key of the parquet metadata holding ``{cache_key: rows}`` recorded at compaction.
+_COUNTS_KEY = b"harness.rows_by_key"
+
+
+def _write_parquet_with_counts(table: pd.DataFrame, path: Path) -> None:
+    """Write ``table`` as parquet with the row count of every cache key in its metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    counts = (
+        table["cache_key"].astype(str).value_counts().to_dict()
+        if "cache_key" in table.columns and len(table)
+        else {}
+    )
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    meta = {**(arrow.schema.metadata or {}), _COUNTS_KEY: json.dumps(counts).encode()}
+    pq.write_table(arrow.replace_schema_metadata(meta), path)
+
+
+def _recorded_counts(path: Path) -> dict[str, int] | None:
+    """``{cache_key: rows}`` recorded in a parquet written by :meth:`ResultStore.compact`."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError):
+        return None
+    raw = meta.get(_COUNTS_KEY)
+    if raw is None:
+        return None
+    try:
+        return {str(k): int(v) for k, v in json.loads(raw).items()}
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def load_results(
