@@ -117,4 +117,6 @@ def test_report_files(dirs: tuple[Path, Path, Path], synth_checks: list[str]) ->
     md, html = write_report(outcomes, "quick", results, figures, exp)
     text = md.read_text()
     assert "| T2 |" in text and "**FAIL**" in text and "synth_report" in text
-    assert "<table>" in html.read_text()
+    page = html.read_text()
+    assert "<table class='verdicts'>" in page and "data-verdict='FAIL'" in page
+    assert "data-count='1'" in page  # the verdict counts at the top

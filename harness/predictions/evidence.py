@@ -173,7 +173,9 @@ class Evidence:
 
     def precondition(self, met: np.ndarray | pd.Series, what: str) -> Evidence:
         """Remove rows where the theorem's precondition ``what`` is not met."""
-        return self.exclude(~np.asarray(met, dtype=bool), "precondition", f"{what} not met")
+        return self.exclude(
+            ~np.asarray(met, dtype=bool), "precondition", f"precondition {what} unmet"
+        )
 
     def scope(self, inside: np.ndarray | pd.Series, what: str) -> Evidence:
         """Remove rows outside the claim by design (listed, not held against the check)."""

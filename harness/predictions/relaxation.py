@@ -75,7 +75,7 @@ P17_MIN_R2 = 0.5
 P17_MIN_DECADES = 1.0
 
 _GROUP_CANDIDATES = ("labels", "beta_rel", "beta", "method_used", "methods")
-_CAPPED = "P >= 8 kappa log(n/delta) (pattern rule not capped)"
+_CAPPED = "P >= 8 kappa log(n/delta) (rule capped at P_cap)"
 
 
 # --------------------------------------------------------------------------- helpers
