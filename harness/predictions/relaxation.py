@@ -149,7 +149,7 @@ def check_p1(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         "n_exact_pstar": int(flag(t["pstar_exact"]).sum()) if "pstar_exact" in t else 0
     }
     if t.empty:
-        trend = CheckResult("NOT-RUN", "", "", "no row meets the theorem's pattern rule")
+        trend = CheckResult("NOT-RUN", "", "", "no usable row (see the exclusions)")
     else:
         sl = _sqrt_log_2n(t)
         r_lo = arr(t, "p_relu") / arr(t, "pstar_upper")
@@ -577,7 +577,7 @@ def check_p16(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         tev = tev.precondition(flag(tev.rows["width_meets_rule"]), "width >= the rule of Thm 2.5")
     tr = tev.rows
     if tr.empty:
-        trend = CheckResult("NOT-RUN", "", "", "no run meets the width rule")
+        trend = CheckResult("NOT-RUN", "", "", "no usable run (see the exclusions)")
     else:
         sl = _sqrt_log_2n(tr)
         trend = trend_part(
