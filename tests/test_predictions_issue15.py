@@ -205,3 +205,11 @@ def test_hard_inequality_needs_a_minimum_count() -> None:
         "INCONCLUSIVE"
     )
     assert hard_inequality([1.0, 1.0, 1.0], [2.0, 2.0, 2.0], **KW).verdict == "PASS"
+
+
+def test_failed_point_without_the_selecting_column_still_counts() -> None:
+    """A failed point's row carries no P_mode: it must still withhold P1's PASS."""
+    df = _gap((20, 40, 80, 160), 3, lambda n, s: 1.3 + 0.01 * s, lambda n, s: 1.0)
+    failed = pd.DataFrame([{"point_status": "failed", "cache_key": "x", "error": "boom"}])
+    res = CHECKS["P1"].fn({"relaxation_gap": pd.concat([df, failed], ignore_index=True)})
+    assert res.verdict == "INCONCLUSIVE" and "failed point" in res.explanation

@@ -221,7 +221,7 @@ def frame(
 
     ``required`` columns must exist (else ``reason`` is set: the check is NOT-RUN);
     ``select`` picks the rows the claim is about (e.g. ``P_mode == "rule"``) before any
-    exclusion; ``group_keys`` name the groups whose complete loss withholds a PASS.
+    exclusion (failed points all count: their rows may lack the selecting columns); ``group_keys`` name the groups whose complete loss withholds a PASS.
     """
     df = tables.get(name)
     if df is None:
@@ -245,14 +245,8 @@ def frame(
     ok_rows = df[~failed]
     if select is not None:
         ok_rows = ok_rows[np.asarray(select(ok_rows), dtype=bool)]
-        failed_rows = df[failed]
-        try:
-            keep_failed = np.asarray(select(failed_rows), dtype=bool)
-        except Exception:  # a failed point may lack the selecting columns: count it
-            keep_failed = np.ones(len(failed_rows), bool)
-        n_failed = int(keep_failed.sum()) if len(failed_rows) else 0
-    else:
-        n_failed = int(failed.sum())
+    # every failed point counts, selected or not: its row may lack the selecting columns
+    n_failed = int(failed.sum())
     keys = tuple(k for k in group_keys if k in df.columns)
     all_groups: tuple[str, ...] = ()
     if keys:
