@@ -408,3 +408,13 @@ def test_no_check_passes_on_degenerate_tables(how: str, shallow_tables: Tables) 
     for cid, check in sorted(CHECKS.items()):
         res = check.fn(tables)
         assert res.verdict != "PASS", (cid, how, res.explanation)
+
+
+def test_out_of_scope_group_is_not_lost() -> None:
+    """P6: rows with beta > gamma_all are out of the bound's scope; a whole c out of scope
+    is listed but does not withhold the PASS (it is not a lost group)."""
+    df = gap()["relaxation_gap"]
+    other = df.assign(c=2.0, d=df["n"] / 2.0, bound7_valid=False)
+    res = CHECKS["P6"].fn({"relaxation_gap": pd.concat([df, other], ignore_index=True)})
+    assert res.verdict == "PASS", res.explanation
+    assert "outside scope" in res.explanation

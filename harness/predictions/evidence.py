@@ -178,8 +178,18 @@ class Evidence:
         )
 
     def scope(self, inside: np.ndarray | pd.Series, what: str) -> Evidence:
-        """Remove rows outside the claim by design (listed, not held against the check)."""
-        return self.exclude(~np.asarray(inside, dtype=bool), "scope", f"outside scope: {what}")
+        """Remove rows outside the claim by design (listed, not held against the check).
+
+        A group left without rows by this step is out of scope, not lost.
+        """
+        ev = self.exclude(~np.asarray(inside, dtype=bool), "scope", f"outside scope: {what}")
+        if not self.group_keys or ev is self:
+            return ev
+        before = {label(self.group_keys, k) for k, _ in groups(self.rows, self.group_keys)}
+        after = {label(self.group_keys, k) for k, _ in groups(ev.rows, self.group_keys)}
+        after = after if len(ev.rows) else set()
+        gone = before - after
+        return replace(ev, all_groups=tuple(g for g in ev.all_groups if g not in gone))
 
     def where(self, keep: np.ndarray | pd.Series) -> Evidence:
         """Narrow to a sub-selection *without* recording (a part of a check, not an exclusion)."""
