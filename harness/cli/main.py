@@ -24,9 +24,9 @@ from harness.patterns import PatternSet
 
 #: Modules contributing sub-commands through ``add_subcommands(subparsers)``.
 _PLUGIN_MODULES = (
-    "harness.diagnostics.cli",
-    "harness.sweep.cli",
-    "harness.report_cli",
+    "harness.cli.diagnose",
+    "harness.cli.sweep",
+    "harness.cli.report",
 )
 
 

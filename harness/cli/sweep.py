@@ -183,7 +183,7 @@ def _format_table(name: str, scale: str, table: Any, max_rows: int, columns: str
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m harness.sweep.cli``), same behaviour as ``harness``."""
+    """Stand-alone entry (``python -m harness.cli.sweep``), same behaviour as ``harness``."""
     parser = argparse.ArgumentParser(prog="harness-sweep")
     add_subcommands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
