@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from harness import formulations as F
-from harness.diagnostics import kappa as _kappa_fn  # the function re-exported by the package
 from harness.cli.diagnose import add_diagnose_subcommand
+from harness.diagnostics import kappa as _kappa_fn  # the function re-exported by the package
 from harness.diagnostics.kappa import (
     bound7,
     chernoff_failure_bound,

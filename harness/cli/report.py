@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import time
-from pathlib import Path
 
-from harness.errors import HarnessError
-from harness.figures import FIGURES, available_figures, find_spec
-from harness.report import (
-    format_verdicts,
-    outcomes_json,
-    run_checks,
-    select_checks,
-    write_json,
-    write_report,
+from harness.cli.args import (
+    DEFAULT_EXPERIMENTS_DIR,
+    DEFAULT_FIGURES_DIR,
+    add_jobs,
+    add_results_dir,
+    add_scale,
 )
-
-SCALES = ("quick", "paper")
+from harness.errors import HarnessError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scale", choices=SCALES, default="quick", help="result scale (default quick)")
-    p.add_argument("--results-dir", default="results", help="results directory (default results/)")
-    p.add_argument("--experiments-dir", default="experiments", help="spec directory")
+    add_scale(p)
+    add_results_dir(p)
+    p.add_argument("--experiments-dir", default=DEFAULT_EXPERIMENTS_DIR, help="spec directory")
 
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,27 +31,27 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = sub.add_parser("figures", help="render figures from stored results")
     _common(p)
     p.add_argument("--only", help="comma-separated figure ids, e.g. fig1,fig3")
-    p.add_argument("--figures-dir", default="figures")
+    p.add_argument("--figures-dir", default=DEFAULT_FIGURES_DIR)
     p.set_defaults(func=cmd_figures)
 
     p = sub.add_parser("report", help="write results/report.md and report.html")
     _common(p)
-    p.add_argument("--figures-dir", default="figures")
+    p.add_argument("--figures-dir", default=DEFAULT_FIGURES_DIR)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
         "reproduce", help="run every experiment of the figures and checks, then check, plot, report"
     )
     _common(p)
-    p.add_argument("--figures-dir", default="figures")
-    p.add_argument("--jobs", type=int, default=2, help="parallel workers (default 2)")
-    p.add_argument("--backend", choices=["loky", "dask"], default="loky")
-    p.add_argument("--scheduler", default=None, help="dask scheduler address")
+    p.add_argument("--figures-dir", default=DEFAULT_FIGURES_DIR)
+    add_jobs(p, default=2)
     p.set_defaults(func=cmd_reproduce)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Print the verdict table; exit 1 if a check FAILS or an input is missing."""
+    from harness.report import format_verdicts, outcomes_json, run_checks, select_checks, write_json
+
     only = args.only.split(",") if args.only else None
     outcomes = run_checks(select_checks(only), args.scale, args.results_dir, args.experiments_dir)
     print(format_verdicts(outcomes, args.scale))
@@ -67,6 +61,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _figure_ids(only: str | None, experiments_dir: str) -> list[str]:
+    from harness.figures import FIGURES, available_figures
+
     figs = available_figures(experiments_dir)
     if not only:
         return list(figs)
@@ -84,7 +80,7 @@ def _figure_ids(only: str | None, experiments_dir: str) -> list[str]:
 
 def cmd_figures(args: argparse.Namespace) -> int:
     """Render the requested figures; a figure with incomplete inputs fails with one line."""
-    from harness.figures import render_figure
+    from harness.figures import FIGURES, render_figure
 
     errors = 0
     for fid in _figure_ids(args.only, args.experiments_dir):
@@ -103,6 +99,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Run the checks and write the report files."""
+    from harness.report import run_checks, select_checks, write_report
+
     outcomes = run_checks(select_checks(), args.scale, args.results_dir, args.experiments_dir)
     md, html = write_report(
         outcomes, args.scale, args.results_dir, args.figures_dir, args.experiments_dir
@@ -112,58 +110,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    """Sweeps (resumed), then checks, figures and the report; incremental on re-runs."""
-    from harness.figures import render_figure
-    from harness.predictions import load_checks
-    from harness.sweep import run_spec
+    """Sweeps (resumed), then checks, figures and the report: :func:`harness.pipeline.reproduce`."""
+    from harness.pipeline import reproduce
 
-    t0 = time.perf_counter()
-    figs = available_figures(args.experiments_dir)
-    names = sorted(
-        {e for f in figs.values() for e in f.experiments}
-        | {e for c in load_checks().values() for e in c.experiments}
+    if args.scheduler is not None and args.backend != "dask":
+        raise HarnessError("--scheduler needs --backend dask")
+    summary = reproduce(
+        scale=args.scale,
+        jobs=args.jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        results_dir=args.results_dir,
+        figures_dir=args.figures_dir,
+        experiments_dir=args.experiments_dir,
     )
-    specs = []
-    for name in names:
-        try:
-            specs.append(find_spec(name, args.experiments_dir))
-        except HarnessError:
-            print(
-                f"[reproduce] no spec for experiment '{name}' in {args.experiments_dir}/: skipped"
-            )
-    failed_points = 0
-    for i, spec in enumerate(specs, 1):
-        print(f"[reproduce] ({i}/{len(specs)}) {spec.name} at scale {args.scale}")
-        summary = run_spec(
-            spec,
-            scale=args.scale,
-            n_jobs=args.jobs,
-            backend=args.backend,
-            scheduler=args.scheduler,
-            results_dir=args.results_dir,
-        )
-        failed_points += summary.failed
-    outcomes = run_checks(select_checks(), args.scale, args.results_dir, args.experiments_dir)
-    print(format_verdicts(outcomes, args.scale))
-    fig_errors = 0
-    for fid, fig in figs.items():
-        try:
-            paths = render_figure(
-                fig, args.scale, args.results_dir, args.figures_dir, args.experiments_dir
-            )
-            print(f"[reproduce] {fid}: {', '.join(str(p) for p in paths)}")
-        except HarnessError as exc:
-            print(f"[reproduce] {fid}: error: {exc}")
-            fig_errors += 1
-    md, html = write_report(
-        outcomes, args.scale, args.results_dir, args.figures_dir, args.experiments_dir
-    )
-    write_json(
-        Path(args.results_dir) / f"verdicts_{args.scale}.json", outcomes_json(outcomes, args.scale)
-    )
-    print(f"[reproduce] wrote {md} and {html} in {time.perf_counter() - t0:.0f} s")
-    if failed_points or fig_errors:
-        print(f"[reproduce] {failed_points} failed points, {fig_errors} figure errors")
-    # the pipeline's own health decides the exit code; verdicts are reported, and
-    # `harness check` is the command whose exit code reflects FAIL verdicts
-    return 1 if failed_points or fig_errors else 0
+    return summary.exit_code

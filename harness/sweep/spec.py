@@ -129,6 +129,11 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"spec '{p.stem}' ({p}): invalid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"spec '{p.stem}' ({p}): not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start}); save the file as UTF-8"
+        ) from exc
     except OSError as exc:
         raise SpecError(f"spec '{p.stem}' ({p}): cannot read file: {exc}") from exc
     return parse_spec(data, path=str(p))
