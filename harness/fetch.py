@@ -177,11 +177,12 @@ class _Fetcher:
             if not rel.startswith(name + "/") or self._present(rel, expected):
                 continue
             url = base.rstrip("/") + "/" + rel
+            data = None
             try:
                 data = self._download(url, rel)
                 _check_sha256(data, expected, rel, url)
             except DataError as exc:
-                self._fail(rel, exc)
+                self._fail(rel, exc, downloaded=data is not None)
                 continue
             self._install(rel, data)
 
@@ -193,6 +194,7 @@ class _Fetcher:
             target = FASHION_TRAIN_SUBSET if rel in CONTENT_MD5 else rel
             if target in self.sums and self._present(target, self.sums[target]):
                 continue
+            data = None
             try:
                 data = self._download_any([b + fname for b in bases], rel)
                 raw = _gunzip(data, rel)
@@ -204,7 +206,7 @@ class _Fetcher:
                 else:
                     _check_sha256(raw, CONTENT_SHA256[rel], rel, "the archive's content")
             except DataError as exc:
-                self._fail(rel, exc)
+                self._fail(rel, exc, downloaded=data is not None)
                 continue
             self._install(target, data)
 
@@ -214,12 +216,15 @@ class _Fetcher:
         todo = {rel: h for rel, h in wanted.items() if not self._present(rel, h)}
         if not todo:
             return
+        archive = None
         try:
             archive = self._download_any(list(UCI_ARCHIVE_URLS), "uci/data.tar.gz")
             members = _tar_members(archive, [rel[len("uci/") :] for rel in todo])
         except DataError as exc:
-            self._fail("uci/data.tar.gz", exc)
+            self._fail("uci/data.tar.gz", exc, downloaded=archive is not None)
             return
+        with contextlib.suppress(FileNotFoundError):
+            self._partial("uci/data.tar.gz").unlink()
         for rel, expected in todo.items():
             data = members.get(rel[len("uci/") :])
             try:
@@ -251,7 +256,11 @@ class _Fetcher:
             self._partial(rel).unlink()
         self.say(f"{rel}: {len(data)} bytes, verified")
 
-    def _fail(self, rel: str, exc: DataError) -> None:
+    def _fail(self, rel: str, exc: DataError, downloaded: bool = False) -> None:
+        """Record a failure; a complete download that failed its check is deleted."""
+        if downloaded:
+            with contextlib.suppress(FileNotFoundError):
+                self._partial(rel).unlink()
         self.summary.failures.append(str(exc))
         self.say(f"{rel}: error: {exc}")
 
