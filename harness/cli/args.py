@@ -12,9 +12,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from harness.scales import DEFAULT_SCALE as DEFAULT_SCALE
+from harness.scales import SCALE_NAMES
+
 #: Result scales of every spec (the names of ``[scales.*]`` tables), smallest first.
-SCALES = ("quick", "paper")
-DEFAULT_SCALE = "quick"
+SCALES = SCALE_NAMES
 DEFAULT_RESULTS_DIR = "results"
 DEFAULT_FIGURES_DIR = "figures"
 DEFAULT_EXPERIMENTS_DIR = "experiments"

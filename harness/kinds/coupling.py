@@ -47,9 +47,9 @@ import numpy as np
 from harness.errors import InputError
 from harness.formulations import FloatArray
 from harness.instances import gaussian_instance, make_rng
-from harness.kinds import register_kind
+from harness.kinds import declare_kind_params, register_kind
 from harness.nonconvex import default_init_scales, final_patterns, train_network
-from harness.sweep.schema import Interval, Options, declare_kind_params
+from harness.params import Interval, Options
 
 DATASETS = ("gaussian", "mnist")
 METHODS = ("gd", "adam")

@@ -16,9 +16,9 @@ import numpy as np
 
 from harness.formulations import beta_max
 from harness.instances import gaussian_instance, make_rng
-from harness.kinds import register_kind
+from harness.kinds import declare_kind_params, register_kind
+from harness.params import Interval
 from harness.patterns import sample_patterns
-from harness.sweep.schema import Interval, declare_kind_params
 
 DEFAULT_TOL = 1e-8
 DEFAULT_MAX_ITER = 500

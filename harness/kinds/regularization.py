@@ -41,11 +41,11 @@ from harness import formulations as F
 from harness.errors import InputError
 from harness.formulations import FloatArray
 from harness.instances import gaussian_instance, make_rng
-from harness.kinds import register_kind
+from harness.kinds import declare_kind_params, register_kind
 from harness.mapping import convex_to_network, gated_to_network
+from harness.params import Interval, Options
 from harness.patterns import sample_patterns
 from harness.solvers.result import SolveResult
-from harness.sweep.schema import Interval, Options, declare_kind_params
 
 DATASETS = ("planted", "mnist")
 FORMULATIONS = ("relu", "gated")

@@ -78,21 +78,13 @@ from harness.diagnostics.maxcut import maxcut_value
 from harness.errors import EnumerationError, InputError
 from harness.formulations import BoolArray, FloatArray
 from harness.instances import Instance, gaussian_instance, make_rng
-from harness.kinds import register_kind
+from harness.kinds import declare_kind_params, register_kind
 from harness.mapping import cone_decomposition, convex_to_network
 from harness.nonconvex import final_patterns, train_restarts
+from harness.params import Flag, Interval, IntList, Options, Text, parse_P_list
 from harness.patterns import dedupe_patterns, enumerate_pattern_set, sample_patterns
 from harness.solvers.registry import solve
 from harness.solvers.result import SolveResult
-from harness.sweep.schema import (
-    Flag,
-    Interval,
-    IntList,
-    Options,
-    Text,
-    declare_kind_params,
-    parse_P_list,
-)
 
 #: Defaults of optional point fields (choices THEORY.md leaves open; recorded in the rows).
 DEFAULTS: dict[str, Any] = {

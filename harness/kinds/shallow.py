@@ -39,7 +39,8 @@ import numpy as np
 
 from harness.errors import InputError
 from harness.instances import make_rng
-from harness.kinds import register_kind
+from harness.kinds import declare_kind_params, register_kind
+from harness.params import Constraint, Interval, Options
 from harness.shallow import (
     DATA_SCALES,
     MULTI_METHODS,
@@ -52,7 +53,6 @@ from harness.shallow import (
     surrogate_objective,
     train,
 )
-from harness.sweep.schema import Constraint, Interval, Options, declare_kind_params
 
 #: Defaults (the paper's settings where it gives them; THEORY.md Part C, Experiments).
 SINGLE_DEFAULTS: dict[str, Any] = {

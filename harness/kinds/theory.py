@@ -66,9 +66,9 @@ from harness.diagnostics.sharpness import (
 from harness.errors import EnumerationError, InputError
 from harness.formulations import BoolArray, FloatArray, masked_gram, ridge_value
 from harness.instances import Instance, gaussian_design, gaussian_instance, make_rng
-from harness.kinds import register_kind
+from harness.kinds import declare_kind_params, register_kind
+from harness.params import Interval, IntList, Options, parse_P_list
 from harness.patterns import enumerate_pattern_set
-from harness.sweep.schema import Interval, IntList, Options, declare_kind_params, parse_P_list
 
 #: Theorem 3.4 bracket constants: ``c1 = 1/2`` is THEORY.md's example; ``c2 = 2`` is derived
 #: here [RECON] from the upper tail of matrix Chernoff on the whitened matrices

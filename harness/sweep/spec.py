@@ -21,10 +21,13 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from harness.errors import SpecError
 from harness.sweep import schema as S
+
+if TYPE_CHECKING:
+    from harness.kinds import Kind
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -162,7 +165,7 @@ def parse_spec(data: Mapping[str, Any], path: str = "<dict>") -> Spec:
     kinds = _registered_kinds()
     if kind not in kinds:
         ctx.fail("kind", f"must be one of {sorted(kinds)}. Got {kind!r}.")
-    kp = S.KIND_PARAMS.get(kind, S.KindParams())
+    kp = _kind_info(kind)
     grid_fields: dict[str, S.Constraint] = {**S.GRID_FIELDS, **kp.params}
 
     quantities = _check_quantities(ctx, data.get("quantities"), kind, kp)
@@ -219,7 +222,7 @@ def canonical_json(obj: Any) -> str:
 
 
 # --------------------------------------------------------------------------- internals
-def _check_quantities(ctx: _Ctx, value: Any, kind: str, kp: S.KindParams) -> str | None:
+def _check_quantities(ctx: _Ctx, value: Any, kind: str, kp: Kind) -> str | None:
     """``quantities = [...]``: unique names the kind declares; sorted, comma-joined."""
     if value is None:
         return None
@@ -243,9 +246,15 @@ def _check_quantities(ctx: _Ctx, value: Any, kind: str, kp: S.KindParams) -> str
 
 
 def _registered_kinds() -> list[str]:
-    from harness.kinds import load_kinds
+    from harness.kinds import KINDS
 
-    return sorted(load_kinds())
+    return KINDS.names()
+
+
+def _kind_info(kind: str) -> Kind:
+    from harness.kinds import kind_info
+
+    return kind_info(kind)
 
 
 def _registered_solvers() -> list[str]:
@@ -381,7 +390,7 @@ def _merge(
     return ScaleConfig(scale=scale, seeds=seeds, axes=axes, zip=zip_groups, sources=sources)
 
 
-def _check_structure(ctx: _Ctx, cfg: ScaleConfig, kind: str, kp: S.KindParams) -> None:
+def _check_structure(ctx: _Ctx, cfg: ScaleConfig, kind: str, kp: Kind) -> None:
     """Cross-field rules on a merged scale: zip groups, exclusive and required fields."""
     src = cfg.sources
     where = src["zip"]
