@@ -13,6 +13,7 @@ import pytest
 
 from harness import formulations as F
 from harness.cli.diagnose import add_diagnose_subcommand
+from harness.diagnose import diagnose
 from harness.diagnostics import kappa as _kappa_fn  # the function re-exported by the package
 from harness.diagnostics.kappa import (
     bound7,
@@ -40,7 +41,6 @@ from harness.diagnostics.maxcut import (
     maxcut_value,
     sdp_upper_bound,
 )
-from harness.diagnostics.report import diagnose
 from harness.diagnostics.sharpness import (
     chebyshev_radius,
     cone_matrices,

@@ -1,6 +1,6 @@
 """``harness diagnose INSTANCE.npz --beta B [--patterns P --seed S] [--json]``.
 
-Prints the flat record of :func:`harness.diagnostics.report.diagnose` (THEORY.md §A4, §A5,
+Prints the flat record of :func:`harness.diagnose.diagnose` (THEORY.md §A4, §A5,
 §3.4, Part D): one ``key  value`` line per field, or one JSON object with ``--json``.
 """
 
@@ -52,7 +52,7 @@ def add_subcommands(subparsers: Any) -> None:
 def run_diagnose(args: argparse.Namespace) -> int:
     """Handler of ``harness diagnose``; returns the exit code (errors raise HarnessError)."""
     from harness.certificates import DEFAULT_ENUMERATE_CAP
-    from harness.diagnostics.report import diagnose
+    from harness.diagnose import diagnose
     from harness.instances import load_instance, make_rng
 
     inst = load_instance(args.instance)
