@@ -346,17 +346,38 @@ def _coupling_trace_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_plot_coupling_writes_files(tmp_path: Path) -> None:
-    paths = plot_coupling(_coupling_trace_table(), tmp_path)
-    assert [p.suffix for p in paths] == [".pdf", ".png"]
-    assert all(p.is_file() and p.stat().st_size > 1000 for p in paths)
+def test_plot_coupling_draws_the_tables_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every median curve is the trace's median over seeds per step (final rows excluded)."""
+    from figure_data import assert_curve, medians, saved_figures
+
+    table = _coupling_trace_table()
+    with saved_figures(monkeypatch) as figs:
+        paths = plot_coupling(table, tmp_path)
+    assert [p.suffix for p in paths] == [".pdf", ".png"] and all(p.is_file() for p in paths)
+    trace = table[~table["final"]]
+    for _, rows in trace.groupby(["dataset", "width", "lr"]):
+        for col in ("frac_neuron", "frac_entry"):
+            assert_curve(figs[0], medians(rows, "step", col))
 
 
-def test_plot_regularization_writes_files(tmp_path: Path) -> None:
+def test_plot_regularization_draws_the_tables_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Accuracy and MSE curves are the medians over seeds of the optimal solves only."""
+    from figure_data import assert_curve, medians, saved_figures
+
     table = _p18_table(lambda k, s: 0.85 - 0.015 * k + 0.002 * s)
     table.loc[0, "status"] = "max_iter"
-    paths = plot_regularization(table, tmp_path)
-    assert all(p.is_file() and p.stat().st_size > 1000 for p in paths)
+    table.loc[0, "test_acc"] = 0.0  # a non-optimal solve must not move the curve
+    with saved_figures(monkeypatch) as figs:
+        paths = plot_regularization(table, tmp_path)
+    assert all(p.is_file() for p in paths)
+    good = table[table["status"] == "optimal"]
+    for _, rows in good.groupby(["dataset", "P"]):
+        for col in ("test_acc", "test_mse"):
+            assert_curve(figs[0], medians(rows, "beta_rel", col))
 
 
 def test_plots_reject_bad_tables(tmp_path: Path) -> None:

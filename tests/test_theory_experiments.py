@@ -357,17 +357,29 @@ def test_p4_infinite_kappa_fails() -> None:
 
 
 # --------------------------------------------------------------------------- plots
-def test_plots_write_pdf_and_png(tmp_path: Path) -> None:
-    out = []
-    out += plot_fig3(_kappa_table(False), tmp_path)
-    out += plot_fig4(_sharpness_table(False), tmp_path)
+def test_plots_draw_the_tables_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Figures 3-5: the median curves are the tables' medians; the files are written."""
+    from figure_data import assert_curve, medians, saved_figures
+
+    kappa, sharp = _kappa_table(False), _sharpness_table(False)
+    kappa.loc[0, "kappa"] = np.inf  # a non-finite value is left out of the median
     mc = _maxcut_table(False)
     ratio = pd.DataFrame({"n": [8, 8, 12], "ratio_u": [1.5, 1.7, 2.0]})
-    out += plot_fig5(mc, tmp_path, ratio=ratio)
+    with saved_figures(monkeypatch) as figs:
+        out = plot_fig3(kappa, tmp_path)
+        out += plot_fig4(sharp, tmp_path)
+        out += plot_fig5(mc, tmp_path, ratio=ratio)
     assert {p.name for p in out} == {
         f"{s}.{e}" for s in ("fig3_kappa", "fig4_sharpness", "fig5_maxcut") for e in ("pdf", "png")
     }
-    assert all(p.stat().st_size > 1000 for p in out)
+    assert all(p.is_file() for p in out)
+    fig3, fig4, fig5 = figs
+    for c in (1.0, 2.0, 4.0):  # left panel: kappa against d, one curve per c
+        assert_curve(fig3, medians(kappa[kappa["c"] == c], "d", "kappa"))
+    assert_curve(fig3, medians(kappa[kappa["d"] == 80], "c", "kappa"))  # right panel
+    assert_curve(fig4, medians(sharp, "n", "C_sup_lower_est"))
+    assert_curve(fig5, medians(mc, "n", "bound7"))
+    assert_curve(fig5, medians(ratio, "n", "ratio_u"))
 
 
 def test_plots_raise_on_empty_or_missing_columns(tmp_path: Path) -> None:
