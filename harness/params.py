@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, TypeVar
 
 
 @dataclass(frozen=True)
@@ -157,3 +158,71 @@ def check_value(name: str, constraint: Constraint, value: Any) -> Any:
 
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+# --------------------------------------------------------------------------- parameter sets
+#: ``Field.metadata`` key holding a field's constraint.
+CONSTRAINT_KEY = "constraint"
+
+P = TypeVar("P", bound="Parameters")
+
+
+def param(constraint: Constraint, default: Any = MISSING) -> Any:
+    """A field of a :class:`Parameters` dataclass, checked by ``constraint``.
+
+    ``default=None`` makes an optional field whose absence the kind handles (``beta`` or
+    ``beta_rel``); ``None`` is never checked against the constraint.
+    """
+    meta = {CONSTRAINT_KEY: constraint}
+    if default is MISSING:
+        return field(metadata=meta, kw_only=True)
+    return field(default=default, metadata=meta, kw_only=True)
+
+
+class Parameters:
+    """Base of the frozen parameter dataclasses (one per experiment kind).
+
+    Subclasses are ``@dataclass(frozen=True, kw_only=True)`` whose fields are made with
+    :func:`param`: the constraint of each field is data, the default is the kind's
+    documented choice. :meth:`build` checks every value once, against those constraints,
+    and the kind then reads plain attributes (``p.n``, ``p.delta``) without checking them
+    again. The spec loader checks the same constraints field by field, before a run starts.
+    """
+
+    @classmethod
+    def constraints(cls) -> dict[str, Constraint]:
+        """Field name -> constraint."""
+        found = fields(cls)  # type: ignore[arg-type]
+        return {f.name: f.metadata[CONSTRAINT_KEY] for f in found if CONSTRAINT_KEY in f.metadata}
+
+    @classmethod
+    def build(cls: type[P], values: Mapping[str, Any], *, check: bool = True) -> P:
+        """The parameters of ``values`` (a point); keys that are not fields are ignored.
+
+        Raises
+        ------
+        InputError
+            A required field is missing, or (``check``) a value breaks its constraint.
+        """
+        from harness.errors import InputError
+
+        kwargs: dict[str, Any] = {}
+        missing = []
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name in values:
+                value = values[f.name]
+                constraint = f.metadata.get(CONSTRAINT_KEY)
+                if check and constraint is not None and value is not None:
+                    value = check_value(f"field '{f.name}'", constraint, value)
+                kwargs[f.name] = value
+            elif f.default is MISSING and f.default_factory is MISSING:
+                missing.append(f.name)
+        if missing:
+            raise InputError(
+                f"{cls.__name__} needs field(s) {missing}; got fields {sorted(values)}"
+            )
+        return cls(**kwargs)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters as a plain dict (field order)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]

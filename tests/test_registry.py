@@ -30,7 +30,7 @@ def test_kinds_figures_and_scales_are_registries() -> None:
         assert isinstance(reg, Registry)
     assert SCALE_NAMES == ("quick", "paper") and SCALES.get_or_fail("paper").name == "paper"
     assert "kappa" in KINDS and kind_info("kappa").requires == (("n", "c"), ("d",))
-    assert get_kind("kappa") is KINDS["kappa"].fn
+    assert get_kind("kappa") is KINDS["kappa"]
     assert "fig1" in FIGURES
     with pytest.raises(SpecError, match="field 'kind' must be one of"):
         get_kind("no_such_kind")

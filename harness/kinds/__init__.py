@@ -1,26 +1,40 @@
 """Experiment kinds: the per-point computation a sweep runs.
 
-A kind is a function ``fn(point, seed) -> list[dict]``: ``point`` is the dict of one grid
-point's parameters, ``seed`` the point's ``numpy.random.SeedSequence``. It returns flat rows
-(scalars only); the sweep engine adds provenance columns. Kinds live in the registry
-:data:`KINDS` (a :class:`harness.registry.Registry`) and are looked up by the name used in
-spec files (``kind = "..."``).
+A kind is a function ``fn(params, seed) -> list[dict]``: ``params`` is the kind's frozen
+parameter dataclass (a :class:`harness.params.Parameters`) built from one grid point,
+``seed`` the point's ``numpy.random.SeedSequence``. It returns flat rows (scalars only); the
+sweep engine adds provenance columns. Kinds live in the registry :data:`KINDS` (a
+:class:`harness.registry.Registry`) and are looked up by the name used in spec files
+(``kind = "..."``). A registered :class:`Kind` is called with a point dict or with its
+parameters (``get_kind("kappa")({"n": 40, "d": 10}, seed)``).
 
 Adding a kind
 -------------
-1. Write ``harness/kinds/NAME.py`` with the function, decorated ``@register_kind("NAME")``.
-2. Declare, right after it, the parameters it reads beyond the common spec fields
-   (:data:`harness.sweep.schema.GRID_FIELDS`, ``[instance]``, ``[solver]``) with
-   :func:`declare_kind_params`: one constraint of :mod:`harness.params` per field
-   (``Interval``, ``Options``, ``Flag``, ``IntList``, ...), the groups of fields a spec must
-   set (``requires=[("n", "c"), ("d",)]``) and the quantities a spec may select.
-3. The spec loader validates every field of every point against those constraints before
-   anything runs (one ``error:`` line naming the spec, the field and the allowed values), so
-   the kind reads its parameters without checking them again; defaults of optional fields
-   are the kind's documented choices.
+1. Write ``harness/kinds/NAME.py``. Declare the parameters as one frozen dataclass::
+
+       @dataclass(frozen=True, kw_only=True)
+       class MyParams(SyntheticInstance):          # n, d, labels, ... and .instance(seed)
+           P: int = param(Interval(int, 1, None))   # required
+           delta: float = param(Interval(float, 0.0, 1.0, closed="neither"), 0.1)
+
+   one :func:`harness.params.param` per field: its constraint (``Interval``, ``Options``,
+   ``Flag``, ``IntList`` of :mod:`harness.params`) and its default, the kind's documented
+   choice. Common bases live in :mod:`harness.kinds.common`.
+2. Register the function ``fn(p: MyParams, seed)`` with
+   ``@register_kind("NAME", params=MyParams, requires=[("n", "c"), ("d",)])``; ``requires``
+   lists the groups of fields a spec must set one of, ``quantities`` the names a spec may
+   select.
+3. The spec loader validates every field of every point against the dataclass's
+   constraints before anything runs (one ``error:`` line naming the spec, the field and the
+   allowed values); the runner then builds the dataclass without checking again, and the
+   kind reads attributes (``p.delta``), never the raw point.
 4. Import only library modules (never :mod:`harness.sweep`): the sweep engine depends on
    the kinds, not the reverse. Importing the module registers the kind (the registry imports
    every module of this package on its first lookup).
+
+Kinds written before the dataclasses (``relaxation``, ``coupling``, ``regularization``,
+``shallow``) still take the point dict and declare their extra fields with
+:func:`declare_kind_params`; they are to be moved to the pattern above.
 """
 
 from __future__ import annotations
@@ -35,10 +49,10 @@ from typing import Any
 import numpy as np
 
 from harness.errors import SpecError
-from harness.params import Constraint
+from harness.params import Constraint, Parameters
 from harness.registry import Registry
 
-KindFn = Callable[[dict[str, Any], np.random.SeedSequence], list[dict[str, Any]]]
+KindFn = Callable[[Any, np.random.SeedSequence], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,29 @@ class Kind:
     params: Mapping[str, Constraint] = field(default_factory=dict)
     requires: tuple[tuple[str, ...], ...] = ()
     quantities: tuple[str, ...] = ()
+    params_cls: type[Parameters] | None = None
+
+    def __call__(
+        self, point: Mapping[str, Any] | Parameters, seed: np.random.SeedSequence
+    ) -> list[dict[str, Any]]:
+        """Run the kind on a point dict (checked here) or on its parameter dataclass."""
+        return self.fn(self.parameters(point, check=True), seed)
+
+    def run_validated(
+        self, point: Mapping[str, Any], seed: np.random.SeedSequence
+    ) -> list[dict[str, Any]]:
+        """Run on a point the spec loader validated already (the sweep runner's call)."""
+        return self.fn(self.parameters(point, check=False), seed)
+
+    def parameters(self, point: Mapping[str, Any] | Parameters, check: bool = True) -> Any:
+        """The kind's parameter dataclass of ``point`` (a plain dict for dict kinds)."""
+        if self.params_cls is None:
+            return dict(point) if not isinstance(point, Parameters) else point
+        if isinstance(point, self.params_cls):
+            return point
+        if isinstance(point, Parameters):
+            point = point.as_dict()
+        return self.params_cls.build(point, check=check)
 
 
 def _import_kind_modules() -> None:
@@ -72,11 +109,36 @@ def _import_kind_modules() -> None:
 KINDS: Registry[Kind] = Registry("kind", error=SpecError, load=_import_kind_modules)
 
 
-def register_kind(name: str) -> Callable[[KindFn], KindFn]:
-    """Decorator registering an experiment kind under ``name``."""
+def register_kind(
+    name: str,
+    params: type[Parameters] | None = None,
+    requires: Sequence[Sequence[str]] = (),
+    quantities: Sequence[str] = (),
+) -> Callable[[KindFn], KindFn]:
+    """Decorator registering an experiment kind under ``name``.
+
+    Parameters
+    ----------
+    name : str
+    params : Parameters subclass, optional
+        The kind's frozen parameter dataclass; its fields' constraints are what the spec
+        loader validates. Without it the kind takes the point dict (older kinds).
+    requires, quantities
+        See :func:`declare_kind_params`.
+    """
 
     def deco(fn: KindFn) -> KindFn:
-        KINDS.add(name, Kind(name, fn))
+        KINDS.add(
+            name,
+            Kind(
+                name,
+                fn,
+                params=params.constraints() if params is not None else {},
+                requires=tuple(tuple(g) for g in requires),
+                quantities=tuple(quantities),
+                params_cls=params,
+            ),
+        )
         return fn
 
     return deco
@@ -122,11 +184,11 @@ def kind_info(name: str) -> Kind:
     return KINDS.get_or_fail(name, field="kind")
 
 
-def load_kinds() -> dict[str, KindFn]:
-    """Every registered kind's function, by name (imports the kind modules once)."""
-    return {name: k.fn for name, k in KINDS.items()}
+def load_kinds() -> dict[str, Kind]:
+    """Every registered kind, by name (imports the kind modules once)."""
+    return dict(KINDS.items())
 
 
-def get_kind(name: str) -> KindFn:
-    """The function of kind ``name``; ``SpecError`` listing valid names otherwise."""
-    return kind_info(name).fn
+def get_kind(name: str) -> Kind:
+    """The kind ``name`` (callable as ``kind(point, seed)``); ``SpecError`` if unknown."""
+    return kind_info(name)

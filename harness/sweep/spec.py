@@ -166,7 +166,9 @@ def parse_spec(data: Mapping[str, Any], path: str = "<dict>") -> Spec:
     if kind not in kinds:
         ctx.fail("kind", f"must be one of {sorted(kinds)}. Got {kind!r}.")
     kp = _kind_info(kind)
-    grid_fields: dict[str, S.Constraint] = {**S.GRID_FIELDS, **kp.params}
+    table_fields = {*S.INSTANCE_FIELDS, *S.SOLVER_POINT_NAMES.values()}
+    extra = {k: c for k, c in kp.params.items() if k not in table_fields}
+    grid_fields: dict[str, S.Constraint] = {**S.GRID_FIELDS, **extra}
 
     quantities = _check_quantities(ctx, data.get("quantities"), kind, kp)
     base = _check_layer(ctx, "", data, grid_fields, top_level=True)
@@ -193,6 +195,7 @@ def parse_spec(data: Mapping[str, Any], path: str = "<dict>") -> Spec:
     for sname in S.SCALES:
         cfg = _merge(ctx, sname, base, overrides.get(sname), top.get("seeds", 1))
         _check_structure(ctx, cfg, kind, kp)
+        _check_kind_constraints(ctx, cfg, kp)
         if "solver" in cfg.axes:
             solvers = solvers if solvers is not None else _registered_solvers()
             values = (
@@ -419,6 +422,21 @@ def _check_structure(ctx: _Ctx, cfg: ScaleConfig, kind: str, kp: Kind) -> None:
     for group in kp.requires:
         if not any(name in cfg.axes for name in group):
             ctx.fail("grid", f"must set one of {list(group)} (kind {kind!r} needs it). Got none.")
+
+
+def _check_kind_constraints(ctx: _Ctx, cfg: ScaleConfig, kp: Kind) -> None:
+    """Every point parameter the kind declares, checked against the kind's own constraint.
+
+    The tables were checked against the common schema; a kind may narrow a common field
+    (``n >= 2``) or constrain an ``[instance]``/``[solver]`` field, and its parameter
+    dataclass is built from these values without a second check.
+    """
+    for name, value in cfg.axes.items():
+        constraint = kp.params.get(name)
+        if constraint is None:
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            _check_scalar(ctx, cfg.source(name), constraint, v)
 
 
 def _group_field(src: dict[str, str], names: list[str]) -> str:
