@@ -221,7 +221,14 @@ class Parameters:
             raise InputError(
                 f"{cls.__name__} needs field(s) {missing}; got fields {sorted(values)}"
             )
-        return cls(**kwargs)
+        out = cls(**kwargs)
+        object.__setattr__(out, "_given", frozenset(kwargs))  # frozen: set once, here
+        return out
+
+    @property
+    def given(self) -> frozenset[str]:
+        """The fields set by the point (the others hold their defaults)."""
+        return getattr(self, "_given", frozenset(f.name for f in fields(self)))  # type: ignore[arg-type]
 
     def as_dict(self) -> dict[str, Any]:
         """The parameters as a plain dict (field order)."""

@@ -26,8 +26,9 @@ Adding a kind
    select.
 3. The spec loader validates every field of every point against the dataclass's
    constraints before anything runs (one ``error:`` line naming the spec, the field and the
-   allowed values); the runner then builds the dataclass without checking again, and the
-   kind reads attributes (``p.delta``), never the raw point.
+   allowed values); building the dataclass applies the same constraints (that is how a
+   derived ``n = round(c d)`` is checked), and the kind reads attributes (``p.delta``),
+   never the raw point.
 4. Import only library modules (never :mod:`harness.sweep`): the sweep engine depends on
    the kinds, not the reverse. Importing the module registers the kind (the registry imports
    every module of this package on its first lookup).
@@ -81,14 +82,13 @@ class Kind:
     def __call__(
         self, point: Mapping[str, Any] | Parameters, seed: np.random.SeedSequence
     ) -> list[dict[str, Any]]:
-        """Run the kind on a point dict (checked here) or on its parameter dataclass."""
-        return self.fn(self.parameters(point, check=True), seed)
+        """Run the kind on a point dict or on its parameter dataclass.
 
-    def run_validated(
-        self, point: Mapping[str, Any], seed: np.random.SeedSequence
-    ) -> list[dict[str, Any]]:
-        """Run on a point the spec loader validated already (the sweep runner's call)."""
-        return self.fn(self.parameters(point, check=False), seed)
+        The dataclass is built with the same constraints the spec loader checked; points
+        of a loaded spec pass them by construction, and values the grid derives (``n``
+        from ``c``) or a direct library call supplies are caught here, once.
+        """
+        return self.fn(self.parameters(point), seed)
 
     def parameters(self, point: Mapping[str, Any] | Parameters, check: bool = True) -> Any:
         """The kind's parameter dataclass of ``point`` (a plain dict for dict kinds)."""

@@ -158,7 +158,7 @@ def run_spec(
     check_grid_size(spec, scale, allow_large)
     from harness.kinds import get_kind
 
-    fn = get_kind(spec.kind).run_validated
+    fn = get_kind(spec.kind)
     points = expand_grid(spec, scale)
     store = ResultStore(results_dir, spec.name)
     try:
@@ -319,8 +319,7 @@ def run_point(spec: Spec, point: Point) -> list[dict[str, Any]]:
     """
     from harness.kinds import get_kind
 
-    kind = get_kind(spec.kind)
-    outcome = _execute(kind.run_validated, point.params, point.entropy, point.spawn_key, False)
+    outcome = _execute(get_kind(spec.kind), point.params, point.entropy, point.spawn_key, False)
     outcome["cache_key"] = point.cache_key
     return _full_rows(point, outcome, _static_provenance(spec))
 
