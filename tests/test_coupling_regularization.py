@@ -92,10 +92,10 @@ def test_coupling_mnist_point() -> None:
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"dataset": "cifar"}, "dataset must be one of"),
-        ({"method": "sgd"}, "method must be one of"),
-        ({"lr": -1.0}, "lr must be"),
-        ({"width": 0}, "width must be"),
+        ({"dataset": "cifar"}, "field 'dataset' must be one of"),
+        ({"method": "sgd"}, "field 'method' must be one of"),
+        ({"lr": -1.0}, "field 'lr' must be a float in"),
+        ({"width": 0}, "field 'width' must be an int in"),
     ],
 )
 def test_coupling_bad_point(change: dict[str, Any], match: str) -> None:
@@ -165,7 +165,7 @@ def test_regularization_mnist_point() -> None:
 
 
 def test_regularization_bad_point() -> None:
-    with pytest.raises(InputError, match="formulation must be one of"):
+    with pytest.raises(InputError, match="field .formulation. must be one of"):
         get_kind("regularization")(
             {"dataset": "planted", "n": 10, "d": 2, "P": 3, "formulation": "full"}, _seed(0)
         )

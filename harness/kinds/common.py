@@ -90,3 +90,42 @@ class SolverChoice(Parameters):
             "tol": tol if self.tol is None else self.tol,
             "max_iter": max_iter if self.max_iter is None else self.max_iter,
         }
+
+
+@dataclass(frozen=True)
+class MnistTask:
+    """MNIST digits 0-4 (+1) against 5-9 (-1), THEORY.md §A8: train (and test) rows."""
+
+    X: Any
+    y: Any
+    X_test: Any | None
+    y_test: Any | None
+    projection: str
+
+    @property
+    def source(self) -> str:
+        """``"mnist/<projection>/centred"`` (the ``data_source`` column)."""
+        return f"mnist/{self.projection}/centred"
+
+
+def mnist_task(
+    n: int, d: int, projection: str, rng: np.random.Generator, n_test: int = 0
+) -> MnistTask:
+    """``n`` training (and ``n_test`` test) rows of the MNIST binary task, centred, in ``d``.
+
+    Pixels are divided by 255 and centred; the images are projected to ``d`` dimensions by
+    ``projection`` (``"pca"`` or ``"random"``) unless ``d`` is the pixel count (then no
+    projection). With ``n_test > 0`` the test rows come from the test split and share the
+    training split's preprocessing (:func:`harness.datasets.load_mnist_binary_split`).
+    """
+    from harness.datasets import N_PIXELS, load_mnist_binary, load_mnist_binary_split
+
+    if d == N_PIXELS:
+        projection = "none"
+    target = None if projection == "none" else d
+    proj: Any = projection  # checked against harness.datasets.PROJECTIONS by the loaders
+    if n_test <= 0:
+        inst = load_mnist_binary(n, rng, d=target, projection=proj, center=True)
+        return MnistTask(inst.X, inst.y, None, None, projection)
+    train, test = load_mnist_binary_split(n, n_test, rng, d=target, projection=proj, center=True)
+    return MnistTask(train.X, train.y, test.X, test.y, projection)
