@@ -33,9 +33,10 @@ Adding a kind
    the kinds, not the reverse. Importing the module registers the kind (the registry imports
    every module of this package on its first lookup).
 
-Kinds written before the dataclasses (``relaxation``, ``coupling``, ``regularization``,
-``shallow``) still take the point dict and declare their extra fields with
-:func:`declare_kind_params`; they are to be moved to the pattern above.
+Every kind of this package follows this pattern. :func:`declare_kind_params` remains for a
+kind that still takes the raw point dict (a kind written before the dataclasses): it
+declares that kind's extra fields and their constraints instead; move such a kind to the
+pattern above.
 """
 
 from __future__ import annotations
