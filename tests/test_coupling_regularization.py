@@ -165,7 +165,7 @@ def test_regularization_mnist_point() -> None:
 
 
 def test_regularization_bad_point() -> None:
-    with pytest.raises(InputError, match="field .formulation. must be one of"):
+    with pytest.raises(InputError, match=r"field .formulation. must be one of"):
         get_kind("regularization")(
             {"dataset": "planted", "n": 10, "d": 2, "P": 3, "formulation": "full"}, _seed(0)
         )

@@ -343,7 +343,7 @@ def test_diagnose_fields_and_orderings(tmp_path) -> None:
     out = diagnose(inst.X, inst.y, beta, rng=make_rng(0), D=D)
     for key in REQUIRED:
         assert key in out, key
-    assert out["pstar_method"] == "exact" and out["gamma_all_method"] == "exact_enumeration"
+    assert out["pstar_method"] == "exact" and out["gamma_all_method"] == "enumeration"
     assert out["maxcut_method"] == "exact" and out["p7_holds"]
     tol = 1e-6 * out["pstar_upper"]
     assert out["pstar_lower"] <= out["pstar_upper"] + tol

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.certificates import gamma_all
 from harness.diagnostics.kappa import empirical_S_bar, kappa
 from harness.errors import HarnessError, InputError, SpecError
 from harness.instances import gaussian_design, gaussian_instance, make_rng
@@ -26,7 +27,6 @@ from harness.kinds.theory import (
     MAXCUT_COLUMNS,
     RIDGE_COLUMNS,
     SHARPNESS_COLUMNS,
-    gamma_all_squared,
     gaussian_patterns_iid,
 )
 from harness.plots.theory import plot_fig3, plot_fig4, plot_fig5, sqrt_log_fit
@@ -180,9 +180,9 @@ def test_gamma_all_lower_estimate_when_enumeration_refused() -> None:
     rng = make_rng(3)
     X = rng.standard_normal((30, 6))
     y = rng.standard_normal(30)
-    val, method, P = gamma_all_squared(X, y, rng, cap=10, n_h=500)
-    assert method == "sampled_lower" and P == 502
-    assert 0 < val <= np.linalg.norm(X, 2) ** 2 * np.dot(y, y)
+    gam = gamma_all(X, y, rng, enumerate_cap=10, n_h=500)
+    assert gam.method == "sampled_lower" and gam.n_patterns == 502 and not gam.is_upper
+    assert 0 < gam.value**2 <= np.linalg.norm(X, 2) ** 2 * np.dot(y, y)
 
 
 # --------------------------------------------------------------------------- checks

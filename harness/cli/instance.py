@@ -136,12 +136,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
     record["beta"] = args.beta
     record["pattern_source"] = source
     if res.ok and args.formulation in ("relu", "full"):
-        from harness.formulations import network_objective
-        from harness.mapping import convex_to_network
+        from harness.certificates import relu_network_value
+        from harness.formulations import active_mask
 
-        U_net, alpha = convex_to_network(res.variables["U"], res.variables["V"])
-        record["mapped_objective"] = network_objective(inst.X, inst.y, U_net, alpha, args.beta)
-        record["n_neurons"] = int(alpha.size)
+        U, V = res.variables["U"], res.variables["V"]
+        record["mapped_objective"] = relu_network_value(inst.X, inst.y, U, V, args.beta)
+        record["n_neurons"] = int(active_mask(U, 0.0).sum() + active_mask(V, 0.0).sum())
     print_record(record, args.json)
     return 0 if res.status in ("optimal", "inaccurate") else 1
 

@@ -41,12 +41,13 @@ from typing import Any
 import numpy as np
 
 from harness import formulations as F
+from harness.certificates import relu_network_value
 from harness.errors import InputError
 from harness.formulations import FloatArray
 from harness.instances import make_rng
 from harness.kinds import register_kind
 from harness.kinds.common import SolverChoice, SyntheticInstance, mnist_task
-from harness.mapping import convex_to_network, gated_to_network
+from harness.mapping import cone_decomposition, convex_to_network
 from harness.params import Interval, Options, Parameters, param
 from harness.patterns import sample_patterns
 from harness.solvers.result import SolveResult
@@ -320,14 +321,16 @@ def _evaluate(
     acc_gated_model = math.nan
     if res.problem == "gated":
         W = res.variables["W"]
-        U_net, alpha, dec = gated_to_network(X, D, W)
+        dec = cone_decomposition(X, D, W)
+        A, B = dec.A, dec.B
         map_status = dec.status
         pred_gm = F.gated_predict(split.X_test, D_test, W)
         acc_gated_model = _accuracy(pred_gm, split.sign_test)
     else:
-        U_net, alpha = convex_to_network(res.variables["U"], res.variables["V"])
+        A, B = res.variables["U"], res.variables["V"]
         map_status = "exact"
-    mapped = F.network_objective(X, y, U_net, alpha, beta)
+    U_net, alpha = convex_to_network(A, B)  # the network scored below
+    mapped = relu_network_value(X, y, A, B, beta)
     obj = float(res.objective)
     scale = max(abs(obj), np.finfo(np.float64).tiny)
     pred_train = F.network_predict(X, U_net, alpha)

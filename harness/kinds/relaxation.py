@@ -59,7 +59,13 @@ from typing import Any
 import numpy as np
 
 from harness import formulations as F
-from harness.certificates import Bracket, certified_bracket, dual_lower_bound
+from harness.certificates import (
+    Bracket,
+    certified_bracket,
+    dual_lower_bound,
+    gamma_all,
+    relu_network_value,
+)
 from harness.diagnostics.kappa import (
     bound7,
     chernoff_pattern_count,
@@ -80,7 +86,7 @@ from harness.formulations import BoolArray, FloatArray
 from harness.instances import make_rng
 from harness.kinds import register_kind
 from harness.kinds.common import BetaRule, SolverChoice, SyntheticInstance
-from harness.mapping import cone_decomposition, convex_to_network
+from harness.mapping import cone_decomposition
 from harness.nonconvex import final_patterns, train_restarts
 from harness.params import Flag, Interval, IntList, Options, Text, param, parse_P_list
 from harness.patterns import dedupe_patterns, enumerate_pattern_set, sample_patterns
@@ -410,15 +416,6 @@ def solver_options(p: SolverChoice) -> dict[str, Any]:
     return opts
 
 
-def mapped_relu_objective(X: FloatArray, y: FloatArray, res: SolveResult, beta: float) -> float:
-    """Eq. (1) at the network mapped from a ReLU-program solution, THEORY.md §A2 "Mapping"."""
-    U, V = res.variables["U"], res.variables["V"]
-    if not (np.any(U) or np.any(V)):
-        return 0.5 * float(y @ y)
-    U_net, alpha = convex_to_network(U, V)
-    return F.network_objective(X, y, U_net, alpha, beta)
-
-
 def _solve(
     problem: str,
     X: FloatArray,
@@ -437,7 +434,7 @@ def _solve(
 def _relu_gated_record(
     X: FloatArray, y: FloatArray, beta: float, gated: SolveResult, relu: SolveResult
 ) -> dict[str, Any]:
-    mapped = mapped_relu_objective(X, y, relu, beta)
+    mapped = relu_network_value(X, y, relu.variables["U"], relu.variables["V"], beta)
     scale = max(abs(relu.objective), np.finfo(np.float64).tiny)
     return {
         "p_relu": float(relu.objective),
@@ -610,20 +607,6 @@ def p_u_values(
     }
 
 
-def gamma_all_value(
-    X: FloatArray, y: FloatArray, D_all: BoolArray | None, rng: np.random.Generator
-) -> tuple[float, str]:
-    """``gamma_all = max_i ||X^T D_i y||`` exactly, or a certified UPPER bound (MAX-CUT), §3.4.
-
-    Both are valid in Prop 3.6 and bound (7) (they need ``gamma >= gamma_all``).
-    """
-    if D_all is not None:
-        return F.beta_max(X, y, D_all), "enumerated"
-    keep = y != 0
-    mc = maxcut_value(X[keep], y[keep], rng)
-    return math.sqrt(max(mc.upper, 0.0)), f"maxcut_{mc.method}"
-
-
 @register_kind(
     "relaxation_gap", params=GapParams, requires=[("n", "c"), ("d",), ("beta", "beta_rel")]
 )
@@ -686,7 +669,8 @@ def relaxation_gap(p: GapParams, seed: np.random.SeedSequence) -> list[dict[str,
     D_all = all_patterns(X, p.enum_cap)
     bc = choose_beta(p, X, y, D_all, brng)
     beta = bc.beta
-    gamma_all, gamma_method = gamma_all_value(X, y, D_all, brng)
+    gam = gamma_all(X, y, brng, D_all=D_all, fallback="upper")  # exact or >= gamma_all
+    gamma_value, gamma_method = gam.value, gam.method
 
     delta = p.delta
     P_cap = p.P_cap
@@ -731,7 +715,7 @@ def relaxation_gap(p: GapParams, seed: np.random.SeedSequence) -> list[dict[str,
                 **rec,
                 "kappa_hat": float(kap_hat),
                 "lambda_min_sbar": float(lmin_sbar),
-                "bound7": bound7(gamma_all, y_norm, lmin_sbar),
+                "bound7": bound7(gamma_value, y_norm, lmin_sbar),
                 "prop35_valid": prop35_valid_bound(beta, y_norm, lmin_sbar),
                 **dec,
             }
@@ -751,13 +735,13 @@ def relaxation_gap(p: GapParams, seed: np.random.SeedSequence) -> list[dict[str,
         "y_norm": y_norm,
         "delta_used": float(delta),
         "P_cap_used": int(P_cap),
-        "gamma_all": float(gamma_all),
+        "gamma_all": float(gamma_value),
         "gamma_all_method": gamma_method,
-        "bound7_valid": bool(beta <= gamma_all),
+        "bound7_valid": bool(beta <= gamma_value),
         "thm38_bound": thm38_ratio_bound(kap) if math.isfinite(kap) else math.inf,
         "prop35_whp": prop35_bound(beta, y_norm, lmin_sigma),
         "prop36_lower": prop36_lower_bound(beta, y_norm, X_norm * y_norm),
-        "prop36_lower_gamma": prop36_lower_bound(beta, y_norm, gamma_all),
+        "prop36_lower_gamma": prop36_lower_bound(beta, y_norm, gamma_value),
         "cor37_lower": cor37_lower_bound(beta, y_norm, X_norm),
         "time_kappa_s": time_kappa,
         **pu,
@@ -804,8 +788,7 @@ def _decomposition(
         }
     dec = cone_decomposition(X, D, W, rtol_active=ACTIVE_RTOL)
     sharp = dec.sharpness[np.isfinite(dec.sharpness)]
-    U_net, alpha = convex_to_network(dec.A, dec.B)
-    p_dec = F.network_objective(X, y, U_net, alpha, beta) if alpha.size else 0.5 * float(y @ y)
+    p_dec = relu_network_value(X, y, dec.A, dec.B, beta)
     return {
         "sharpness_max": float(sharp.max()) if sharp.size else math.nan,
         "status_decomp": dec.status,

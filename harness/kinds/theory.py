@@ -42,6 +42,7 @@ import numpy as np
 import scipy.linalg
 
 from harness import formulations as F
+from harness.certificates import gamma_all
 from harness.diagnostics.kappa import (
     bound7,
     chernoff_failure_bound,
@@ -63,13 +64,12 @@ from harness.diagnostics.sharpness import (
     random_cone_model,
     sharpness_sup_estimate,
 )
-from harness.errors import EnumerationError, InputError
+from harness.errors import InputError
 from harness.formulations import BoolArray, FloatArray, masked_gram, ridge_value
 from harness.instances import LABEL_MODELS, gaussian_design, make_rng
 from harness.kinds import register_kind
 from harness.kinds.common import BetaRule, SyntheticInstance
 from harness.params import Interval, IntList, Options, param, parse_P_list
-from harness.patterns import enumerate_pattern_set
 
 #: Theorem 3.4 bracket constants: ``c1 = 1/2`` is THEORY.md's example; ``c2 = 2`` is derived
 #: here [RECON] from the upper tail of matrix Chernoff on the whitened matrices
@@ -660,34 +660,13 @@ MAXCUT_COLUMNS = (
 )
 
 
-def gamma_all_squared(
-    X: FloatArray, y: FloatArray, rng: np.random.Generator, *, cap: int, n_h: int
-) -> tuple[float, str, int]:
-    """``gamma_all^2 = max_i ||X^T D_i y||^2`` over all patterns, THEORY.md §3.4.
-
-    Exact over :func:`harness.patterns.enumerate_pattern_set` when Cover's count is at most
-    ``cap``; otherwise the max over ``n_h`` Gaussian ``h`` (plus ``h`` along ``+-X^T y``), a
-    LOWER estimate. Returns ``(value, method, patterns used)`` with method ``"enumeration"``
-    or ``"sampled_lower"``.
-    """
-    try:
-        D = enumerate_pattern_set(X, cap=cap).D
-        method = "enumeration"
-    except EnumerationError:
-        H = rng.standard_normal((X.shape[1], n_h))
-        g = X.T @ y
-        H = np.concatenate([H, g[:, None], -g[:, None]], axis=1)
-        D = (X @ H) >= 0
-        method = "sampled_lower"
-    G = X.T @ (D * y[:, None])
-    return float(np.max((G * G).sum(axis=0), initial=0.0)), method, int(D.shape[1])
-
-
 @register_kind("maxcut", params=MaxcutParams, requires=[("n", "c"), ("d",), ("P",)])
 def maxcut_kind(p: MaxcutParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """``gamma_all^2`` against the MAX-CUT value and the bound (7), THEORY.md §3.4 (P7, P6).
 
-    * ``gamma_all_sq``: :func:`gamma_all_squared` (exact when ``gamma_is_exact``).
+    * ``gamma_all_sq``: the square of :func:`harness.certificates.gamma_all`: exact by
+      enumeration when Cover's count is at most ``enum_cap``, else the max over ``n_h``
+      Gaussian ``h`` and ``+-X^T y`` (a LOWER estimate; ``gamma_is_exact`` says which).
     * ``maxcut_value``: ``max_s s^T M s``, ``M = diag(y) X X^T diag(y)``: exact by
       enumeration when the number of non-zero labels is at most ``exact_max_n`` (default
       :data:`MAXCUT_EXACT_MAX_N`, ``maxcut_method="exact"``), else the certified
@@ -718,13 +697,8 @@ def maxcut_kind(p: MaxcutParams, seed: np.random.SeedSequence) -> list[dict[str,
     X, y = inst.X, inst.y
     exact_max_n = p.exact_max_n
     t = _Timer.start()
-    gamma_sq, gmethod, P_all = gamma_all_squared(
-        X,
-        y,
-        make_rng(h_seed),
-        cap=p.enum_cap,
-        n_h=p.n_h,
-    )
+    gam = gamma_all(X, y, make_rng(h_seed), enumerate_cap=p.enum_cap, n_h=p.n_h)
+    gamma_sq, gmethod, P_all = gam.value**2, gam.method, gam.n_patterns
     time_gamma = t.elapsed()
     keep = y != 0
     M = maxcut_matrix(X[keep], y[keep])
@@ -783,7 +757,6 @@ __all__ = [
     "RIDGE_COLUMNS",
     "SHARPNESS_COLUMNS",
     "chernoff_rank_kind",
-    "gamma_all_squared",
     "gaussian_patterns_iid",
     "kappa_kind",
     "maxcut_kind",
