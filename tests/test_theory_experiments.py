@@ -427,3 +427,14 @@ def test_quick_specs_end_to_end(tmp_path: Path) -> None:
     plot_fig4(tables["sharpness"], figs)
     plot_fig5(tables["maxcut"], figs)
     assert len(list(figs.glob("*.png"))) == 3
+
+
+def test_ridge_with_d_1_reports_nan_constants_not_a_scipy_error() -> None:
+    """d = 1: Sigma is singular; the point succeeds with c1_hat = c2_hat = nan (issue 12)."""
+    rows = get_kind("ridge")(
+        {"n": 8, "d": 1, "P_list": "4,8", "beta_rel": 0.1, "delta": 0.1},
+        np.random.SeedSequence(0),
+    )
+    assert len(rows) == 2
+    assert all(math.isnan(r["c1_hat"]) and math.isnan(r["c2_hat"]) for r in rows)
+    assert all(math.isinf(r["kappa"]) and r["p_ridge"] > 0 for r in rows)

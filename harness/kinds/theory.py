@@ -457,7 +457,12 @@ def ridge_kind(p: RidgeParams, seed: np.random.SeedSequence) -> list[dict[str, A
         p_c1 = thm34_concentration(beta, y, P, Sigma, c=RIDGE_C1)
         p_c2 = thm34_concentration(beta, y, P, Sigma, c=RIDGE_C2)
         time_conc = t.elapsed()
-        gev = scipy.linalg.eigh(empirical_S_bar(X, D), Sigma, eigvals_only=True)
+        # the generalised eigenvalues need Sigma positive definite; with d = 1 (or any X
+        # whose Sigma is singular, kappa = inf) the constants c1_hat, c2_hat do not exist
+        if math.isfinite(kap) and lmin_sigma > 0:
+            gev = scipy.linalg.eigh(empirical_S_bar(X, D), Sigma, eigvals_only=True)
+        else:
+            gev = np.array([math.nan, math.nan])
         rows.append(
             {
                 "c_eff": n / d,
