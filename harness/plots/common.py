@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from harness.atomic import atomic_open
 from harness.errors import HarnessError
 
 
@@ -93,14 +94,15 @@ def median_band(
 
 
 def save_figure(fig: Any, out_dir: str | Path, stem: str) -> list[Path]:
-    """Write ``stem.pdf`` and ``stem.png`` (150 dpi) into ``out_dir`` and close the figure."""
+    """Write ``stem.pdf`` and ``stem.png`` (150 dpi) into ``out_dir`` atomically; close ``fig``."""
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HarnessError(f"cannot create output directory {out}: {exc}") from exc
     paths = [out / f"{stem}.pdf", out / f"{stem}.png"]
-    fig.savefig(paths[0])
-    fig.savefig(paths[1], dpi=150)
+    for path, dpi in zip(paths, (None, 150)):
+        with atomic_open(path) as fh:  # a reader never sees a half-written figure
+            fig.savefig(fh, format=path.suffix[1:], dpi=dpi)
     plt.close(fig)
     return paths
