@@ -39,7 +39,8 @@ def _parents(name: str) -> list[str]:
 
 def import_graph() -> dict[str, set[str]]:
     """``module -> harness modules it imports`` (with the packages those imports run)."""
-    modules = {_module_name(p): p for p in ROOT.rglob("*.py")}
+    # ``__main__`` modules are scripts (importing one runs the command): not library modules
+    modules = {_module_name(p): p for p in ROOT.rglob("*.py") if p.name != "__main__.py"}
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
