@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 .DEFAULT_GOAL := help
 FIGS   := fig1 fig2 fig3 fig4 fig5 fig6 fig7 fig8 shallow1 shallow2
 
-.PHONY: help install lint typecheck test test-fast reproduce demo bench bench-full clean-results \
+.PHONY: help install lint typecheck test test-fast reproduce data demo bench bench-full clean-results \
         check figures report fig-shallow $(FIGS)
 
 help: ## list the targets
@@ -49,6 +49,9 @@ demo: $(STAMP) ## one small instance: every formulation, the certified bracket, 
 
 reproduce: $(STAMP) ## every experiment at SCALE=quick (default) or paper, then checks, figures, report
 	$(HARNESS) reproduce --scale $(SCALE) --jobs $(JOBS)
+
+data: $(STAMP) ## download MNIST, Fashion-MNIST and the UCI sets (verified, resumable); DEST=dir optional
+	$(HARNESS) data fetch $(if $(DEST),--dest $(DEST))
 
 check: $(STAMP) ## verdict table of the papers' claims on stored results (exit 0 PASS/INCONCLUSIVE, 1 FAIL, 2 NOT-RUN/missing)
 	$(HARNESS) check --scale $(SCALE) --json results/verdicts_$(SCALE).json

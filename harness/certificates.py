@@ -152,12 +152,20 @@ def relu_network_value(
 ) -> float:
     """Eq. (1) at the network mapped from a ReLU-program solution ``(U, V)``, §A2 "Mapping".
 
+    The one implementation of this quantity: the weights are mapped by
+    :func:`harness.mapping.convex_to_network` and (1) is evaluated by
+    :func:`harness.formulations.network_objective`. It equals
     ``1/2 ||sum_i (X u_i)_+ - sum_i (X v_i)_+ - y||^2 + beta sum_i (||u_i|| + ||v_i||)``:
     a value of (1) at real weights (hence ``>= p*``) whether or not ``u_i, v_i`` lie exactly
-    in their cones; equal to the objective of (2)/(3) when they do.
+    in their cones, and the objective of (2)/(3) when they do. With no non-zero column the
+    network is zero and the value is ``||y||^2 / 2``.
     """
-    r = relu_network_predict(X, U, V) - y
-    return float(0.5 * r @ r + beta * (F.group_norms(U).sum() + F.group_norms(V).sum()))
+    from harness.mapping import convex_to_network
+
+    U_net, alpha = convex_to_network(U, V)
+    if alpha.size == 0:
+        return 0.5 * float(y @ y)
+    return F.network_objective(X, y, U_net, alpha, beta)
 
 
 def relu_network_predict(X: FloatArray, U: FloatArray, V: FloatArray) -> FloatArray:
@@ -361,6 +369,91 @@ def part_d_lower_bound(
     Mb = dual_norm_bound(X, v, rng, D_all=D_all, exact_max_n=exact_max_n, sdp_solver=sdp_solver)
     value, t = dual_lower_bound(v, y, beta, Mb.value)
     return LowerBound(value=value, candidate=candidate, t=t, M_hat=Mb)
+
+
+# --------------------------------------------------------------------------- gamma_all
+#: Gaussian directions of the sampled lower estimate of ``gamma_all`` (:func:`gamma_all`).
+GAMMA_N_H = 4000
+
+
+@dataclass(frozen=True)
+class GammaAll:
+    """``gamma_all = max_i ||X^T D_i y||`` over all arrangement patterns, or a bound on it.
+
+    Attributes
+    ----------
+    value : float
+        ``gamma_all`` (``exact``), a certified upper bound or a lower estimate.
+    exact : bool
+    method : str
+        ``"enumeration"`` (exact), ``"maxcut_<method>"`` (upper bound: square root of a
+        certified MAX-CUT upper bound) or ``"sampled_lower"`` (lower estimate).
+    n_patterns : int
+        Patterns the maximum was taken over (0 for the MAX-CUT bound).
+    """
+
+    value: float
+    exact: bool
+    method: str
+    n_patterns: int
+
+    @property
+    def is_upper(self) -> bool:
+        """``value >= gamma_all`` (exact or a certified upper bound)."""
+        return self.exact or self.method.startswith("maxcut_")
+
+
+def gamma_all(
+    X: FloatArray,
+    y: FloatArray,
+    rng: np.random.Generator,
+    *,
+    D_all: BoolArray | None = None,
+    enumerate_cap: int = 0,
+    fallback: str = "lower",
+    n_h: int = GAMMA_N_H,
+    D_hint: BoolArray | None = None,
+    price: bool = False,
+) -> GammaAll:
+    """``gamma_all = max_i ||X^T D_i y||`` (THEORY.md §3.4), exact or bounded: one implementation.
+
+    Exact over ``D_all`` when given, else over the enumerated arrangement when Cover's count
+    is at most ``enumerate_cap``. Otherwise ``fallback="upper"`` returns the square root of
+    the certified MAX-CUT upper bound of the rows with ``y_i != 0`` (valid where a
+    ``gamma >= gamma_all`` is needed: Prop 3.6, bound (7)); ``fallback="lower"`` returns
+    the maximum over ``n_h`` Gaussian ``h`` plus ``h = +-X^T y``, the patterns ``D_hint``
+    and, with ``price``, those found by :func:`price_patterns` (a LOWER estimate).
+    """
+    if fallback not in ("lower", "upper"):
+        raise InputError(f"fallback must be one of ['lower', 'upper']; got {fallback!r}")
+    D = D_all
+    if D is None and enumerate_cap > 0:
+        from harness.patterns import enumerate_pattern_set
+
+        try:
+            D = enumerate_pattern_set(X, cap=enumerate_cap).D
+        except EnumerationError:
+            D = None
+    if D is not None:
+        value = F.beta_max(X, y, D) if D.shape[1] else 0.0
+        return GammaAll(value, True, "enumeration", int(D.shape[1]))
+    if fallback == "upper":
+        from harness.diagnostics.maxcut import maxcut_value
+
+        keep = y != 0
+        mc = maxcut_value(X[keep], y[keep], rng)
+        return GammaAll(math.sqrt(max(mc.upper, 0.0)), False, f"maxcut_{mc.method}", 0)
+    g = X.T @ y
+    H = np.concatenate([rng.standard_normal((X.shape[1], n_h)), g[:, None], -g[:, None]], axis=1)
+    parts = [(X @ H) >= 0]
+    if D_hint is not None and D_hint.shape[1]:
+        parts.append(D_hint)
+    if price:
+        Dp, _ = price_patterns(X, y, rng, D_hint=D_hint)
+        if Dp.shape[1]:
+            parts.append(Dp)
+    D = np.concatenate(parts, axis=1)
+    return GammaAll(F.beta_max(X, y, D), False, "sampled_lower", int(D.shape[1]))
 
 
 # --------------------------------------------------------------------------- pricing

@@ -73,9 +73,9 @@ N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 
 _HOW_TO_GET = (
-    f"set {DATA_ENV_VAR} to a folder laid out like shared/data (mnist/, fashion-mnist/, "
-    f"uci/<name>/, with {SUMS_NAME}); MNIST is at http://yann.lecun.com/exdb/mnist/ and the UCI "
-    "sets come from the Fernandez-Delgado et al. (2014) '121 datasets' collection"
+    "run `harness data fetch` (downloads and verifies MNIST, Fashion-MNIST and the UCI sets), "
+    f"or set {DATA_ENV_VAR} to a folder laid out like shared/data (mnist/, fashion-mnist/, "
+    f"uci/<name>/, with {SUMS_NAME})"
 )
 
 # Relative paths of the logical IDX files (a logical file may be stored as .partN pieces).
@@ -130,7 +130,8 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
         The resolved (absolute) directory. Order: ``data_dir``; else the environment
         variable ``HARNESS_DATA`` (when set and non-empty; it must then exist); else
         ``<repo root>/../shared/data`` if it is a directory; else ``<cwd>/../shared/data``
-        if it is a directory.
+        if it is a directory; else the folder ``harness data fetch`` fills by default
+        (:func:`harness.fetch.default_dest`).
 
     Raises
     ------
@@ -148,13 +149,20 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
         if not path.is_dir():
             raise DataError(f"{DATA_ENV_VAR}={env!r} is not a directory; {_HOW_TO_GET}")
         return path.resolve()
-    candidates = [_REPO_ROOT / ".." / "shared" / "data", Path.cwd() / ".." / "shared" / "data"]
+    from harness.fetch import default_dest
+
+    candidates = [
+        _REPO_ROOT / ".." / "shared" / "data",
+        Path.cwd() / ".." / "shared" / "data",
+        default_dest(),
+    ]
     for cand in candidates:
         if cand.is_dir():
             return cand.resolve()
-    looked = " and ".join(str(c.resolve()) for c in candidates)
+    looked = list(dict.fromkeys(str(c.resolve()) for c in candidates))  # once each
     raise DataError(
-        f"no data directory found ({DATA_ENV_VAR} is not set; {looked} do not exist); {_HOW_TO_GET}"
+        f"no data directory found ({DATA_ENV_VAR} is not set; {', '.join(looked)} "
+        f"{'does' if len(looked) == 1 else 'do'} not exist); {_HOW_TO_GET}"
     )
 
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from harness import formulations as F
-from harness.certificates import certified_bracket
+from harness.certificates import certified_bracket, relu_network_value
 from harness.instances import gaussian_instance, make_rng
-from harness.mapping import convex_to_network, gated_to_network
+from harness.mapping import cone_decomposition
 from harness.patterns import enumerate_pattern_set, sample_patterns
 from harness.solvers.reference import solve_ridge_reference
 from harness.solvers.registry import solve
@@ -61,12 +61,11 @@ def run_demo(
     rows: list[dict[str, Any]] = []
     for name, res in solves.items():
         if "U" in res.variables:
-            U_net, alpha = convex_to_network(res.variables["U"], res.variables["V"])
-            mapped = F.network_objective(X, y, U_net, alpha, beta)
+            mapped = relu_network_value(X, y, res.variables["U"], res.variables["V"], beta)
             note = "mapped network (1)"
         else:
-            U_net, alpha, dec = gated_to_network(X, jobs[name][1], res.variables["W"])
-            mapped = F.network_objective(X, y, U_net, alpha, beta)
+            dec = cone_decomposition(X, jobs[name][1], res.variables["W"])
+            mapped = relu_network_value(X, y, dec.A, dec.B, beta)
             note = f"cone decomposition, max C = {np.nanmax(dec.sharpness):.3g}"
         rows.append(
             {

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.registry import Registry
 from harness.sweep import ResultStore, expand_grid, load_results, load_spec
 from harness.sweep.spec import Spec
 
@@ -63,7 +64,7 @@ class Figure:
         return fn  # type: ignore[no-any-return]
 
 
-FIGURES: dict[str, Figure] = {
+_FIGURE_LIST: dict[str, Figure] = {
     f.id: f
     for f in (
         Figure(
@@ -149,6 +150,9 @@ FIGURES: dict[str, Figure] = {
         ),
     )
 }
+
+#: The figures of the reproduction, by id (a :class:`harness.registry.Registry`).
+FIGURES: Registry[Figure] = Registry("figure", error=HarnessError, items=_FIGURE_LIST)
 
 
 def available_figures(

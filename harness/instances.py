@@ -9,14 +9,17 @@ Real data sets are loaded by :mod:`harness.datasets`.
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from harness.atomic import atomic_open
 from harness.errors import InputError
 from harness.formulations import BoolArray, FloatArray, check_data, check_patterns
+from harness.resources import check_memory
 
 LABEL_MODELS = ("planted", "gaussian")
 WEIGHT_LAWS = ("gaussian", "rademacher")
@@ -69,6 +72,7 @@ def gaussian_design(n: int, d: int, rng: np.random.Generator) -> FloatArray:
     """(A1) design: ``X_ij ~ N(0, 1)`` i.i.d., shape (n, d)."""
     _check_positive_int("n", n)
     _check_positive_int("d", d)
+    check_memory(f"a Gaussian design with n={n}, d={d}", 8.0 * n * d)
     return rng.standard_normal((n, d))
 
 
@@ -152,10 +156,10 @@ def save_instance(path: str | os.PathLike[str], instance: Instance) -> None:
     if instance.teacher is not None:
         arrays["teacher_U"] = instance.teacher.U
         arrays["teacher_alpha"] = instance.teacher.alpha
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    if path.is_dir():
+        raise InputError(f"{path} is a directory; give a file name for the instance")
+    with atomic_open(path) as fh:
         np.savez(fh, **arrays)  # type: ignore[arg-type]
-    os.replace(tmp, path)
 
 
 def load_instance(path: str | os.PathLike[str]) -> Instance:
@@ -169,12 +173,20 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"instance file not found: {path}")
+    if not zipfile.is_zipfile(path):  # np.load would try (and refuse) a pickle load
+        raise InputError(f"{path} is not a valid .npz file (not a zip archive of arrays)")
     try:
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)
             missing = {"X", "y"} - keys
             if missing:
                 raise InputError(f"instance file {path} lacks array(s) {sorted(missing)}")
+            for key in ("X", "y"):
+                if not np.issubdtype(data[key].dtype, np.number) or np.iscomplexobj(data[key]):
+                    raise InputError(
+                        f"instance file {path}: array {key!r} must be real numbers; "
+                        f"got dtype {data[key].dtype}"
+                    )
             X, y = check_data(data["X"], data["y"])
             D = check_patterns(data["D"], X.shape[0]) if "D" in keys else None
             teacher = None
@@ -185,8 +197,8 @@ def load_instance(path: str | os.PathLike[str]) -> Instance:
                 )
     except InputError:
         raise
-    except Exception as exc:  # zipfile/pickle/format errors
-        raise InputError(f"cannot read instance file {path}: {exc}") from exc
+    except Exception as exc:  # zipfile/format errors
+        raise InputError(f"{path} is not a valid .npz instance file: {exc}") from exc
     return Instance(X=X, y=y, D=D, meta={"source": str(path)}, teacher=teacher)
 
 

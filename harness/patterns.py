@@ -33,6 +33,7 @@ from scipy.optimize import linprog
 
 from harness.errors import EnumerationError, InputError
 from harness.formulations import BoolArray, FloatArray
+from harness.resources import check_memory
 
 #: Default refusal threshold of :func:`enumerate_patterns` (predicted pattern count).
 DEFAULT_ENUMERATION_CAP = 20_000
@@ -112,6 +113,9 @@ def sample_patterns(
     """
     if isinstance(P, (bool, np.bool_)) or not isinstance(P, (int, np.integer)) or P < 1:
         raise InputError(f"P (number of sampled patterns) must be an integer >= 1; got {P!r}")
+    n, d = X.shape
+    # H (d, P) float, X @ H (n, P) float, its (n, P) bool signs and their packed copies
+    check_memory(f"sampling P={int(P)} patterns of n={n} points", float(P) * (8 * d + 10 * n))
     H = rng.standard_normal((int(P), X.shape[1])).T
     D_all = (X @ H) >= 0
     gens = H

@@ -210,10 +210,9 @@ def _jsonable(value: Any) -> Any:
 
 def write_json(path: str | os.PathLike[str], payload: dict[str, Any]) -> None:
     """Write JSON atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    from harness.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=True))
 
 
 # --------------------------------------------------------------------------- report
@@ -348,6 +347,6 @@ def _md(text: Any) -> str:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from harness.atomic import atomic_write_text
+
+    atomic_write_text(path, text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -111,6 +112,15 @@ def test_full_formulation_and_enumeration(
         (["solve", "{nanfile}", "--beta", "1", "--patterns", "3"], "NaN"),
         (["instance", "--n", "0", "--d", "2", "--out", "{out}"], "n"),
         (["instance", "--n", "5", "--d", "2", "--out", "{nodir}"], "does not exist"),
+        (["instance", "--n", "5", "--d", "2", "--out", "{adir}"], "is a directory"),
+        (["patterns", "{inst}", "--sample", "3", "--out", "{adir}"], "is a directory"),
+        # memory estimated before allocating (issue 12, item 1)
+        (["solve", "{inst}", "--beta", "0.1", "--patterns", "1000000000000"], "would need about"),
+        (["patterns", "{inst}", "--sample", "1000000000000"], "would need about"),
+        (["instance", "--n", "1000000000", "--d", "1000000", "--out", "{out}"], "would need"),
+        # files that are not instances (item 7)
+        (["solve", "{textnpz}", "--beta", "1", "--patterns", "3"], "not a valid .npz file"),
+        (["solve", "{complexnpz}", "--beta", "1", "--patterns", "3"], "must be real numbers"),
     ],
 )
 def test_bad_input_exit_2_nothing_written(
@@ -122,7 +132,15 @@ def test_bad_input_exit_2_nothing_written(
 ) -> None:
     nanfile = tmp_path / "nan.npz"
     np.savez(nanfile, X=np.full((4, 2), np.nan), y=np.ones(4))
+    textnpz = tmp_path / "text.npz"
+    textnpz.write_text("1 2 3\n")
+    complexnpz = tmp_path / "complex.npz"
+    np.savez(complexnpz, X=np.ones((4, 2)) * 1j, y=np.ones(4))
+    (tmp_path / "adir").mkdir()
     subs = {
+        "{adir}": str(tmp_path / "adir"),
+        "{textnpz}": str(textnpz),
+        "{complexnpz}": str(complexnpz),
         "{inst}": str(instance_file),
         "{missing}": str(tmp_path / "missing.npz"),
         "{nanfile}": str(nanfile),
@@ -139,6 +157,7 @@ def test_bad_input_exit_2_nothing_written(
     else:  # HarnessError: exactly one line
         assert len(lines) == 1 and lines[0].startswith("error: ")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert list((tmp_path / "adir").iterdir()) == []
 
 
 def test_console_script_runs(instance_file: Path) -> None:
@@ -148,3 +167,74 @@ def test_console_script_runs(instance_file: Path) -> None:
     )
     assert proc.returncode == 2
     assert "beta" in proc.stderr
+
+
+def test_closed_output_pipe_is_quiet(instance_file: Path, tmp_path: Path) -> None:
+    """`harness ... | head -1`: the reader is gone; no BrokenPipeError traceback."""
+    exe = shutil.which("harness") or str(Path(sys.executable).parent / "harness")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails with EPIPE
+    try:
+        proc = subprocess.run(
+            [exe, "patterns", str(instance_file), "--sample", "5"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_interrupt_while_importing_a_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C while the command modules import: one line, exit 130, no traceback."""
+    import harness.cli.app as cli_main
+
+    def interrupted(name: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_main.importlib, "import_module", interrupted)
+    assert main(["--help"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_os_errors_are_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An operating-system error (read-only folder, full disk) is one `error:` line, exit 2."""
+    import harness.cli.instance as cli_instance
+
+    def denied(args: object) -> int:
+        raise PermissionError(13, "Permission denied", "results/x")
+
+    monkeypatch.setattr(cli_instance, "cmd_demo", denied)
+    rc, out, err = _run(capsys, "demo")
+    assert rc == 2 and out == ""
+    assert err == "error: Permission denied: results/x\n"
+
+
+def test_parser_imports_no_numerical_module() -> None:
+    """`harness --help` and argument errors need only the standard library (lazy imports)."""
+    code = (
+        "import sys\n"
+        "from harness.cli.app import build_parser\n"
+        "build_parser()\n"
+        "heavy = [m for m in ('numpy', 'scipy', 'pandas', 'cvxpy', 'matplotlib') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == ""
+
+
+def test_every_subcommand_pins_blas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One entry point: the sweep commands go through the same BLAS pinning as the rest."""
+    import harness.cli.app as cli_main
+
+    calls: list[int] = []
+    monkeypatch.setattr(cli_main, "limit_blas_threads", lambda: calls.append(1))
+    monkeypatch.setattr("harness.cli.sweep.cmd_status", lambda args: 0)
+    assert main(["status", "whatever.toml"]) == 0
+    assert calls == [1]

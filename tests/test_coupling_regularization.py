@@ -92,10 +92,10 @@ def test_coupling_mnist_point() -> None:
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"dataset": "cifar"}, "dataset must be one of"),
-        ({"method": "sgd"}, "method must be one of"),
-        ({"lr": -1.0}, "lr must be"),
-        ({"width": 0}, "width must be"),
+        ({"dataset": "cifar"}, "field 'dataset' must be one of"),
+        ({"method": "sgd"}, "field 'method' must be one of"),
+        ({"lr": -1.0}, "field 'lr' must be a float in"),
+        ({"width": 0}, "field 'width' must be an int in"),
     ],
 )
 def test_coupling_bad_point(change: dict[str, Any], match: str) -> None:
@@ -165,7 +165,7 @@ def test_regularization_mnist_point() -> None:
 
 
 def test_regularization_bad_point() -> None:
-    with pytest.raises(InputError, match="formulation must be one of"):
+    with pytest.raises(InputError, match=r"field .formulation. must be one of"):
         get_kind("regularization")(
             {"dataset": "planted", "n": 10, "d": 2, "P": 3, "formulation": "full"}, _seed(0)
         )
@@ -353,17 +353,38 @@ def _coupling_trace_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_plot_coupling_writes_files(tmp_path: Path) -> None:
-    paths = plot_coupling(_coupling_trace_table(), tmp_path)
-    assert [p.suffix for p in paths] == [".pdf", ".png"]
-    assert all(p.is_file() and p.stat().st_size > 1000 for p in paths)
+def test_plot_coupling_draws_the_tables_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every median curve is the trace's median over seeds per step (final rows excluded)."""
+    from figure_data import assert_curve, medians, saved_figures
+
+    table = _coupling_trace_table()
+    with saved_figures(monkeypatch) as figs:
+        paths = plot_coupling(table, tmp_path)
+    assert [p.suffix for p in paths] == [".pdf", ".png"] and all(p.is_file() for p in paths)
+    trace = table[~table["final"]]
+    for _, rows in trace.groupby(["dataset", "width", "lr"]):
+        for col in ("frac_neuron", "frac_entry"):
+            assert_curve(figs[0], medians(rows, "step", col))
 
 
-def test_plot_regularization_writes_files(tmp_path: Path) -> None:
+def test_plot_regularization_draws_the_tables_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Accuracy and MSE curves are the medians over seeds of the optimal solves only."""
+    from figure_data import assert_curve, medians, saved_figures
+
     table = _p18_table(lambda k, s: 0.85 - 0.015 * k + 0.002 * s)
     table.loc[0, "status"] = "max_iter"
-    paths = plot_regularization(table, tmp_path)
-    assert all(p.is_file() and p.stat().st_size > 1000 for p in paths)
+    table.loc[0, "test_acc"] = 0.0  # a non-optimal solve must not move the curve
+    with saved_figures(monkeypatch) as figs:
+        paths = plot_regularization(table, tmp_path)
+    assert all(p.is_file() for p in paths)
+    good = table[table["status"] == "optimal"]
+    for _, rows in good.groupby(["dataset", "P"]):
+        for col in ("test_acc", "test_mse"):
+            assert_curve(figs[0], medians(rows, "beta_rel", col))
 
 
 def test_plots_reject_bad_tables(tmp_path: Path) -> None:

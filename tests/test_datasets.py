@@ -116,6 +116,7 @@ def test_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     cwd.mkdir(parents=True)
     monkeypatch.setattr(ds, "_REPO_ROOT", repo)
     monkeypatch.chdir(cwd)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
 
     monkeypatch.setenv("HARNESS_DATA", str(env_dir))
     assert ds.resolve_data_dir(arg_dir) == arg_dir.resolve()  # argument beats env
@@ -133,8 +134,31 @@ def test_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert ds.resolve_data_dir() == cwd_default.resolve()  # <cwd>/../shared/data
 
     shutil.rmtree(cwd_default)
-    with pytest.raises(DataError, match=r"no data directory found.*set HARNESS_DATA"):
+    fetched = tmp_path / "xdg" / "convex-nn-harness" / "data"  # `harness data fetch` default
+    fetched.mkdir(parents=True)
+    assert ds.resolve_data_dir() == fetched.resolve()
+
+    shutil.rmtree(fetched)
+    with pytest.raises(DataError, match=r"no data directory found.*harness data fetch"):
         ds.resolve_data_dir()
+
+
+def test_missing_data_message_names_each_folder_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the working directory at the repository root, both defaults are one folder."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.setattr(ds, "_REPO_ROOT", repo)
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv("HARNESS_DATA", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    with pytest.raises(DataError) as info:
+        ds.resolve_data_dir()
+    message = str(info.value)
+    shared = str((tmp_path / "shared" / "data").resolve())
+    assert message.count(shared) == 1
+    assert "\n" not in message
 
 
 def test_resolution_errors_for_bad_choices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from harness import formulations as F
+from harness.cli.diagnose import add_diagnose_subcommand
+from harness.diagnose import diagnose
 from harness.diagnostics import kappa as _kappa_fn  # the function re-exported by the package
-from harness.diagnostics.cli import add_diagnose_subcommand
 from harness.diagnostics.kappa import (
     bound7,
     chernoff_failure_bound,
@@ -40,7 +41,6 @@ from harness.diagnostics.maxcut import (
     maxcut_value,
     sdp_upper_bound,
 )
-from harness.diagnostics.report import diagnose
 from harness.diagnostics.sharpness import (
     chebyshev_radius,
     cone_matrices,
@@ -343,7 +343,7 @@ def test_diagnose_fields_and_orderings(tmp_path) -> None:
     out = diagnose(inst.X, inst.y, beta, rng=make_rng(0), D=D)
     for key in REQUIRED:
         assert key in out, key
-    assert out["pstar_method"] == "exact" and out["gamma_all_method"] == "exact_enumeration"
+    assert out["pstar_method"] == "exact" and out["gamma_all_method"] == "enumeration"
     assert out["maxcut_method"] == "exact" and out["p7_holds"]
     tol = 1e-6 * out["pstar_upper"]
     assert out["pstar_lower"] <= out["pstar_upper"] + tol

@@ -71,12 +71,31 @@ def test_cone_violation_zero_inside_cone(rng: np.random.Generator) -> None:
 
 
 def test_relu_objective_reduces_to_gated() -> None:
+    """(3) with ``V = 0`` is (5) at ``W = U`` exactly; in general (3) >= (5) at ``W = U - V``.
+
+    The inequality is the triangle inequality on the group norms: it is strict when some
+    ``u_i`` and ``v_i`` are not opposite multiples, an equality when ``v_i = -t u_i``.
+    """
     inst, ps = small_problem(0)
+    X, y, D = inst.X, inst.y, ps.D
     rng = np.random.default_rng(0)
     U = rng.standard_normal((inst.d, ps.P_unique))
     V = rng.standard_normal((inst.d, ps.P_unique))
-    assert F.relu_objective(inst.X, inst.y, ps.D, U, V, 0.5) >= F.gated_objective(
-        inst.X, inst.y, ps.D, U - V, 0.5
+    zero = np.zeros_like(U)
+    np.testing.assert_allclose(
+        F.relu_objective(X, y, D, U, zero, 0.5), F.gated_objective(X, y, D, U, 0.5), rtol=1e-13
+    )
+    np.testing.assert_allclose(
+        F.relu_objective(X, y, D, zero, V, 0.5), F.gated_objective(X, y, D, -V, 0.5), rtol=1e-13
+    )
+    gap = F.relu_objective(X, y, D, U, V, 0.5) - F.gated_objective(X, y, D, U - V, 0.5)
+    penalty_gap = 0.5 * (
+        F.group_norms(U).sum() + F.group_norms(V).sum() - F.group_norms(U - V).sum()
+    )
+    np.testing.assert_allclose(gap, penalty_gap, rtol=1e-12)  # same fit term, larger penalty
+    assert gap > 0.1
+    np.testing.assert_allclose(  # v_i = -2 u_i: ||u - v|| = ||u|| + ||v||, no gap
+        F.relu_objective(X, y, D, U, -2 * U, 0.5), F.gated_objective(X, y, D, 3 * U, 0.5)
     )
 
 
@@ -106,8 +125,21 @@ def test_ridge_closed_form_is_minimum(rng: np.random.Generator) -> None:
         assert F.ridge_objective(inst.X, inst.y, ps.D, Wp, beta) >= value
 
 
-def test_beta_max_gives_zero_gradient_condition() -> None:
+def test_beta_max_is_where_zero_becomes_optimal() -> None:
+    """``beta_max = max_i ||X^T D_i y||``: above it W = 0 solves (5) and (3), below it not.
+
+    Checked by solving (Clarabel), not by recomputing the formula: at ``1.001 beta_max`` the
+    optimum is ``1/2 ||y||^2`` (the value at zero); at ``0.9 beta_max`` it is smaller.
+    """
+    from harness.solvers.registry import solve
+
     inst, ps = small_problem(1)
-    bm = F.beta_max(inst.X, inst.y, ps.D)
-    G = inst.X.T @ (ps.D * inst.y[:, None])
-    assert np.isclose(F.group_norms(G).max(), bm)
+    X, y, D = inst.X, inst.y, ps.D
+    bm = F.beta_max(X, y, D)
+    at_zero = 0.5 * float(y @ y)
+    for problem in ("gated", "relu"):
+        above = solve(problem, X, y, D, 1.001 * bm, solver="clarabel", tol=1e-10)
+        below = solve(problem, X, y, D, 0.9 * bm, solver="clarabel", tol=1e-10)
+        assert above.status == below.status == "optimal"
+        np.testing.assert_allclose(above.objective, at_zero, rtol=1e-6)
+        assert below.objective < at_zero * (1 - 1e-4), problem

@@ -83,5 +83,43 @@ def test_load_rejects_bad_files(tmp_path: Path) -> None:
         load_instance(nox)
     garbage = tmp_path / "garbage.npz"
     garbage.write_bytes(b"not a zip")
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match=r"not a valid \.npz file") as info:
         load_instance(garbage)
+    assert "pickle" not in str(info.value)  # no invitation to an unsafe load
+    text = tmp_path / "text.npz"
+    text.write_text("X,y\n1,2\n")
+    with pytest.raises(InputError, match=r"not a valid \.npz file"):
+        load_instance(text)
+
+
+def test_load_rejects_complex_arrays(tmp_path: Path) -> None:
+    path = tmp_path / "complex.npz"
+    np.savez(path, X=np.ones((3, 2)) + 1j, y=np.ones(3))
+    with pytest.raises(InputError, match="'X' must be real numbers; got dtype complex128"):
+        load_instance(path)
+    np.savez(path, X=np.ones((3, 2)), y=np.array(["a", "b", "c"]))
+    with pytest.raises(InputError, match="'y' must be real numbers"):
+        load_instance(path)
+
+
+def test_save_instance_uses_unique_temporary_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers never share a temporary file; a failed write leaves nothing behind."""
+    import harness.atomic as atomic
+
+    inst = gaussian_instance(6, 2, 0)
+    names = [atomic.temp_path(tmp_path / "a.npz") for _ in range(2)]
+    assert names[0] != names[1] and all(p.name.startswith(".tmp.a.npz.") for p in names)
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save_instance(tmp_path / "a.npz", inst)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    with pytest.raises(InputError, match="is a directory"):
+        save_instance(tmp_path, inst)
+    assert list(tmp_path.iterdir()) == []

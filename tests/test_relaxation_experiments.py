@@ -478,16 +478,33 @@ def test_checks_registered() -> None:
 
 
 # --------------------------------------------------------------------------- plots
-def test_plots_write_files(tmp_path: Path) -> None:
+def test_plots_draw_the_tables_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Figures 1, 2, 8: the median curves are the tables' medians of the usable rows."""
+    from figure_data import assert_curve, medians, saved_figures
+
     gap = _gap_table()
     gap = pd.concat([gap, gap.assign(P_mode="fixed", P_used=16)], ignore_index=True)
     gap.loc[0, "status_relu"] = "inaccurate"
     width = _width_table()
     width.loc[1, "status_relu"] = "max_iter"
-    for fn, table in ((plot_fig1, width), (plot_fig2, gap), (plot_fig8, _stationary_table())):
-        paths = fn(table, tmp_path)
-        assert [p.suffix for p in paths] == [".pdf", ".png"]
-        assert all(p.is_file() and p.stat().st_size > 1000 for p in paths)
+    stationary = _stationary_table()
+    with saved_figures(monkeypatch) as figs:
+        for fn, table in ((plot_fig1, width), (plot_fig2, gap), (plot_fig8, stationary)):
+            paths = fn(table, tmp_path)
+            assert [p.suffix for p in paths] == [".pdf", ".png"]
+            assert all(p.is_file() for p in paths)
+    fig1, fig2, fig8 = figs
+    # Figure 1: the objective of (3) against P per n; non-optimal solves are left out
+    ok = width[width["status_relu"] == "optimal"]
+    for _, rows in ok.groupby("n"):
+        assert_curve(fig1, medians(rows, "P_sampled", "p_relu"))
+    # Figure 2: R_cert against n, per P_mode; the inaccurate solve is left out
+    ok = gap[gap["status_relu"] == "optimal"]
+    for _, rows in ok.groupby("P_mode"):
+        assert_curve(fig2, medians(rows, "n", "R_cert"))
+    # Figure 8: L / pstar_lower against n per method
+    for _, rows in stationary.groupby("method_used"):
+        assert_curve(fig8, medians(rows, "n", "loss_over_pstar_lower"))
 
 
 def test_plots_reject_bad_tables(tmp_path: Path) -> None:

@@ -305,14 +305,26 @@ def _synthetic_curves() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_plots_write_files(tmp_path: Path) -> None:
+def test_plots_draw_the_tables_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both figures: every median curve is the table's median per iteration / per n."""
+    from figure_data import assert_curve, medians, saved_figures
+
     df = _synthetic_curves()
-    paths = plot_shallow_fig1(df, tmp_path / "f1")
     multi = df.assign(method=df["method"].replace({"rgd": "modified"}), m=3)
-    paths += plot_shallow_fig2(multi, tmp_path / "f2")
+    with saved_figures(monkeypatch) as figs:
+        paths = plot_shallow_fig1(df, tmp_path / "f1")
+        paths += plot_shallow_fig2(multi, tmp_path / "f2")
     assert {p.suffix for p in paths} == {".pdf", ".png"} and len(paths) == 4
-    for p in paths:
-        assert p.is_file() and p.stat().st_size > 1000
+    assert all(p.is_file() for p in paths)
+    fig1, fig2 = figs
+    logged = df[df["iter"] >= 1]  # Fig. 1 has a log iteration axis
+    for _, rows in logged.groupby(["n", "method"]):
+        for col in ("train_error", "test_error", "recovery_error"):
+            assert_curve(fig1, medians(rows, "iter", col))
+    final = multi[multi["is_final"]]
+    for _, rows in final.groupby("method"):
+        for col in ("final_train_error", "final_test_error"):
+            assert_curve(fig2, medians(rows, "n", col))
 
 
 def test_plots_reject_bad_tables(tmp_path: Path) -> None:

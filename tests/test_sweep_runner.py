@@ -382,3 +382,176 @@ def test_clean_refuses_foreign_folder(tmp_path: Path) -> None:
     (root / "notes.txt").write_text("mine")
     assert harness_main(["clean", "synth", "--results-dir", str(tmp_path)]) == 2
     assert (root / "notes.txt").exists()
+
+
+# --------------------------------------------------------------------------- issue 12
+def _one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+
+def test_read_only_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A results folder that cannot be written: `run` and `clean` end in one error line.
+
+    The permission failure is injected (the tests may run as root, who ignores modes); a
+    run whose points are all done and whose table is up to date writes nothing at all.
+    """
+    import harness.atomic
+    import harness.sweep.store as store_mod
+
+    spec_path = synth_spec(tmp_path, n_x=3)
+    res = tmp_path / "results"
+    assert harness_main(["run", str(spec_path), "--results-dir", str(res), "--no-progress"]) == 0
+    capsys.readouterr()
+    before = _tree(res)
+    stamps = {p: (res / p).stat().st_mtime_ns for p in before}
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(res / "synth"))
+
+    monkeypatch.setattr(harness.atomic, "open", denied, raising=False)
+    monkeypatch.setattr(store_mod.shutil, "rmtree", denied)
+    # every point done: the run reports and writes nothing
+    assert harness_main(["run", str(spec_path), "--results-dir", str(res), "--no-progress"]) == 0
+    assert "0 computed (0 ok, 0 failed), 3 already done" in capsys.readouterr().out
+    # a new point to compute: refused with one line, nothing written
+    spec_path = synth_spec(tmp_path, n_x=4)
+    code = harness_main(["run", str(spec_path), "--results-dir", str(res), "--no-progress"])
+    assert code == 2
+    assert "permission denied" in _one_error_line(capsys.readouterr().err)
+    assert harness_main(["clean", "synth", "--results-dir", str(res)]) == 2
+    assert "cannot delete" in _one_error_line(capsys.readouterr().err)
+    assert [p for p in _tree(res) if not p.startswith("synth/.lock")] == [
+        p for p in before if not p.startswith("synth/.lock")
+    ]
+    assert all((res / p).stat().st_mtime_ns == t for p, t in stamps.items() if ".lock" not in p)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file modes")
+def test_read_only_results_real_modes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec_path = synth_spec(tmp_path, n_x=2)
+    res = tmp_path / "results"
+    res.mkdir()
+    res.chmod(0o555)
+    try:
+        code = harness_main(["run", str(spec_path), "--results-dir", str(res), "--no-progress"])
+        assert code == 2
+        _one_error_line(capsys.readouterr().err)
+    finally:
+        res.chmod(0o755)
+
+
+def test_grid_size_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A grid above MAX_POINTS is refused unless asked; `status` counts it without expanding."""
+    import harness.sweep.grid as grid
+
+    path = tmp_path / "big.toml"
+    xs = ", ".join(map(str, range(1000)))
+    ps = ", ".join(map(str, range(1, 101)))
+    path.write_text(
+        f'name = "big"\nkind = "synthetic_cost"\nseed = 1\nseeds = 10\n'
+        f"[grid]\nx = [{xs}]\nP = [{ps}]\ncost_s = 0.0\n"
+    )
+    spec = load_spec(path)
+    assert grid.grid_size(spec, "quick") == 1_000_000
+    res = tmp_path / "results"
+    assert harness_main(["run", str(path), "--results-dir", str(res), "--no-progress"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "1000000 points" in line and "--allow-large" in line
+    assert not res.exists()
+
+    def no_expansion(*args: object, **kwargs: object) -> None:
+        raise AssertionError("status expanded a grid over the limit")
+
+    monkeypatch.setattr("harness.sweep.expand_grid", no_expansion)
+    assert harness_main(["status", str(path), "--results-dir", str(res)]) == 0
+    out = capsys.readouterr().out
+    assert "quick  1000000       -       -       -  over the limit of 100000" in out
+    monkeypatch.undo()
+    # asked explicitly: allowed (a small limit keeps the test fast)
+    monkeypatch.setattr(grid, "MAX_POINTS", 5)
+    small = synth_spec(tmp_path, n_x=6)
+    with pytest.raises(SpecError, match="6 points, more than the limit of 5"):
+        run_spec(small, results_dir=res, progress=False)
+    summary = run_spec(small, results_dir=res, progress=False, allow_large=True)
+    assert summary.ok == 6
+
+
+def test_concurrent_runs_do_not_compute_a_point_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second run of a spec waits for the first's lock, then finds every point done."""
+    import threading
+
+    import harness.sweep.runner as runner
+    from harness.kinds import get_kind
+
+    spec = load_spec(synth_spec(tmp_path, n_x=4))
+    res = tmp_path / "results"
+    store = ResultStore(res, "synth")
+    waiting: list[str] = []
+    results: list[object] = []
+    monkeypatch.setattr(runner, "_say", waiting.append)
+    second = threading.Thread(
+        target=lambda: results.append(run_spec(spec, results_dir=res, progress=False))
+    )
+    with store.run_lock("quick"):  # the first run holds the lock ...
+        second.start()
+        deadline = time.monotonic() + 20
+        while not waiting and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert waiting and "waiting" in waiting[0]
+        assert second.is_alive() and not results  # ... the second one waits
+        points = expand_grid(spec, "quick")
+        first = runner._run_locked(
+            get_kind(spec.kind), spec, "quick", points, store, False, 1, "loky", None, False
+        )
+        assert first.ok == 4
+    second.join(timeout=30)
+    (summary,) = results
+    assert isinstance(summary, runner.SweepSummary)
+    assert (summary.ok, summary.skipped) == (0, 4)  # nothing computed twice
+
+
+def test_show_truncated_table_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec_path = synth_spec(tmp_path, n_x=3)
+    res = tmp_path / "results"
+    assert harness_main(["run", str(spec_path), "--results-dir", str(res), "--no-progress"]) == 0
+    table = res / "synth" / "quick.parquet"
+    data = table.read_bytes()
+    table.write_bytes(data[: len(data) // 2])
+    capsys.readouterr()
+    assert harness_main(["show", "synth", "--results-dir", str(res)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "quick.parquet" in line
+
+
+def test_clean_refuses_a_symlink(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "precious.txt").write_text("keep")
+    res = tmp_path / "results"
+    res.mkdir()
+    (res / "synth").symlink_to(target)
+    assert harness_main(["clean", "synth", "--results-dir", str(res)]) == 2
+    assert "symbolic link" in _one_error_line(capsys.readouterr().err)
+    assert (target / "precious.txt").exists() and (res / "synth").is_symlink()
+
+
+def test_spec_not_utf8_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('name = "café"\n'.encode("latin-1"))
+    assert harness_main(["run", str(path), "--results-dir", str(tmp_path / "r")]) == 2
+    assert "not UTF-8" in _one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "r").exists()

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.certificates import gamma_all
 from harness.diagnostics.kappa import empirical_S_bar, kappa
 from harness.errors import HarnessError, InputError, SpecError
 from harness.instances import gaussian_design, gaussian_instance, make_rng
@@ -26,7 +27,6 @@ from harness.kinds.theory import (
     MAXCUT_COLUMNS,
     RIDGE_COLUMNS,
     SHARPNESS_COLUMNS,
-    gamma_all_squared,
     gaussian_patterns_iid,
 )
 from harness.plots.theory import plot_fig3, plot_fig4, plot_fig5, sqrt_log_fit
@@ -180,9 +180,9 @@ def test_gamma_all_lower_estimate_when_enumeration_refused() -> None:
     rng = make_rng(3)
     X = rng.standard_normal((30, 6))
     y = rng.standard_normal(30)
-    val, method, P = gamma_all_squared(X, y, rng, cap=10, n_h=500)
-    assert method == "sampled_lower" and P == 502
-    assert 0 < val <= np.linalg.norm(X, 2) ** 2 * np.dot(y, y)
+    gam = gamma_all(X, y, rng, enumerate_cap=10, n_h=500)
+    assert gam.method == "sampled_lower" and gam.n_patterns == 502 and not gam.is_upper
+    assert 0 < gam.value**2 <= np.linalg.norm(X, 2) ** 2 * np.dot(y, y)
 
 
 # --------------------------------------------------------------------------- checks
@@ -357,17 +357,29 @@ def test_p4_infinite_kappa_fails() -> None:
 
 
 # --------------------------------------------------------------------------- plots
-def test_plots_write_pdf_and_png(tmp_path: Path) -> None:
-    out = []
-    out += plot_fig3(_kappa_table(False), tmp_path)
-    out += plot_fig4(_sharpness_table(False), tmp_path)
+def test_plots_draw_the_tables_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Figures 3-5: the median curves are the tables' medians; the files are written."""
+    from figure_data import assert_curve, medians, saved_figures
+
+    kappa, sharp = _kappa_table(False), _sharpness_table(False)
+    kappa.loc[0, "kappa"] = np.inf  # a non-finite value is left out of the median
     mc = _maxcut_table(False)
     ratio = pd.DataFrame({"n": [8, 8, 12], "ratio_u": [1.5, 1.7, 2.0]})
-    out += plot_fig5(mc, tmp_path, ratio=ratio)
+    with saved_figures(monkeypatch) as figs:
+        out = plot_fig3(kappa, tmp_path)
+        out += plot_fig4(sharp, tmp_path)
+        out += plot_fig5(mc, tmp_path, ratio=ratio)
     assert {p.name for p in out} == {
         f"{s}.{e}" for s in ("fig3_kappa", "fig4_sharpness", "fig5_maxcut") for e in ("pdf", "png")
     }
-    assert all(p.stat().st_size > 1000 for p in out)
+    assert all(p.is_file() for p in out)
+    fig3, fig4, fig5 = figs
+    for c in (1.0, 2.0, 4.0):  # left panel: kappa against d, one curve per c
+        assert_curve(fig3, medians(kappa[kappa["c"] == c], "d", "kappa"))
+    assert_curve(fig3, medians(kappa[kappa["d"] == 80], "c", "kappa"))  # right panel
+    assert_curve(fig4, medians(sharp, "n", "C_sup_lower_est"))
+    assert_curve(fig5, medians(mc, "n", "bound7"))
+    assert_curve(fig5, medians(ratio, "n", "ratio_u"))
 
 
 def test_plots_raise_on_empty_or_missing_columns(tmp_path: Path) -> None:
@@ -417,3 +429,14 @@ def test_quick_specs_end_to_end(tmp_path: Path) -> None:
     plot_fig4(tables["sharpness"], figs)
     plot_fig5(tables["maxcut"], figs)
     assert len(list(figs.glob("*.png"))) == 3
+
+
+def test_ridge_with_d_1_reports_nan_constants_not_a_scipy_error() -> None:
+    """d = 1: Sigma is singular; the point succeeds with c1_hat = c2_hat = nan (issue 12)."""
+    rows = get_kind("ridge")(
+        {"n": 8, "d": 1, "P_list": "4,8", "beta_rel": 0.1, "delta": 0.1},
+        np.random.SeedSequence(0),
+    )
+    assert len(rows) == 2
+    assert all(math.isnan(r["c1_hat"]) and math.isnan(r["c2_hat"]) for r in rows)
+    assert all(math.isinf(r["kappa"]) and r["p_ridge"] > 0 for r in rows)

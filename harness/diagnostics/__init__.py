@@ -1,13 +1,13 @@
 """Theory diagnostics of THEORY.md §A4 (kappa, Sigma, Chernoff), §A5 (cone sharpness) and §3.4
-(MAX-CUT), and :func:`diagnose`, the flat record printed by ``harness diagnose``.
+(MAX-CUT).
 
-``diagnose`` is imported lazily (it depends on :mod:`harness.certificates`, which itself uses
-:mod:`harness.diagnostics.maxcut`).
+These modules depend on the formulations, patterns and solvers only; the flat record that
+``harness diagnose`` prints, which also needs the certified bracket of
+:mod:`harness.certificates`, is :func:`harness.diagnose.diagnose` (one level up, so that
+``certificates -> diagnostics`` is the only direction between the two).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from harness.diagnostics.kappa import (
     bound7,
@@ -62,7 +62,6 @@ __all__ = [
     "cone_matrices",
     "cone_sharpness",
     "cor37_lower_bound",
-    "diagnose",
     "empirical_S_bar",
     "gw_rounding",
     "kappa",
@@ -87,11 +86,3 @@ __all__ = [
     "thm34_concentration",
     "thm38_ratio_bound",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "diagnose":
-        from harness.diagnostics.report import diagnose
-
-        return diagnose
-    raise AttributeError(f"module 'harness.diagnostics' has no attribute {name!r}")

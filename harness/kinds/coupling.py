@@ -40,16 +40,17 @@ recorded steps before divergence are kept.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from harness.errors import InputError
 from harness.formulations import FloatArray
-from harness.instances import gaussian_instance, make_rng
+from harness.instances import LABEL_MODELS, make_rng
 from harness.kinds import register_kind
+from harness.kinds.common import SyntheticInstance, mnist_task
 from harness.nonconvex import default_init_scales, final_patterns, train_network
-from harness.sweep.schema import Interval, Options, declare_kind_params
+from harness.params import Interval, Options, param
 
 DATASETS = ("gaussian", "mnist")
 METHODS = ("gd", "adam")
@@ -69,6 +70,53 @@ DEFAULTS: dict[str, Any] = {
     "projection": "pca",
 }
 ADAM_DEFAULT_LR = 1e-3
+_POSITIVE = Interval(float, 0.0, None, closed="neither")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CouplingParams(SyntheticInstance):
+    """``coupling``: the data set, network width, optimiser and its recording schedule.
+
+    ``lr`` defaults to ``DEFAULTS["lr"]`` for GD (a step on the mean loss) and to
+    :data:`ADAM_DEFAULT_LR` for Adam; ``init_scale`` to :func:`default_init_scales`.
+    """
+
+    dataset: str = param(Options(DATASETS))
+    width: int = param(Interval(int, 1, None))
+    labels: str = param(Options(LABEL_MODELS), DEFAULTS["labels"])
+    method: str = param(Options(METHODS), DEFAULTS["method"])
+    lr: float | None = param(_POSITIVE, None)
+    beta: float = param(_POSITIVE, DEFAULTS["beta"])
+    n_steps: int = param(Interval(int, 1, None), DEFAULTS["n_steps"])
+    n_record: int = param(Interval(int, 2, None), DEFAULTS["n_record"])
+    init_scale: float | None = param(_POSITIVE, None)
+    projection: str = param(Options(PROJECTIONS), DEFAULTS["projection"])
+
+    def config(self) -> dict[str, Any]:
+        """The settings a row names (whether the point set them or not)."""
+        lr = self.lr
+        if lr is None:
+            lr = DEFAULTS["lr"] if self.method == "gd" else ADAM_DEFAULT_LR
+        cfg: dict[str, Any] = {
+            "dataset": self.dataset,
+            "n": self.n,
+            "d": self.d,
+            "width": self.width,
+            "method": self.method,
+            "lr": lr,
+            "beta": self.beta,
+            "n_steps": self.n_steps,
+            "n_record": self.n_record,
+        }
+        if self.dataset == "gaussian":
+            cfg["labels"] = self.labels
+            cfg["noise"] = self.noise
+            if self.labels == "planted":
+                cfg["teacher_width"] = self.teacher_width
+        else:
+            cfg["projection"] = self.projection
+        return cfg
+
 
 #: Columns of every row (besides the point parameters the sweep engine adds).
 ROW_COLUMNS = (
@@ -119,71 +167,29 @@ def log_record_steps(n_steps: int, n_record: int) -> list[int]:
 
 
 def coupling_data(
-    point: dict[str, Any], seed: np.random.SeedSequence
+    p: CouplingParams, seed: np.random.SeedSequence
 ) -> tuple[FloatArray, FloatArray, dict[str, Any]]:
     """Training data ``(X, y)`` of a coupling point, THEORY.md §A3 (A1) / §A8 (MNIST task).
 
-    Parameters
-    ----------
-    point : dict
-        ``dataset``, ``n``, ``d`` and the optional ``labels``, ``teacher_width``,
-        ``weight_law``, ``noise`` (Gaussian data) or ``projection`` (MNIST).
-    seed : SeedSequence
-        Seed of the data draw (the subsample / projection for MNIST).
-
-    Returns
-    -------
-    X : ndarray of shape (n, d)
-    y : ndarray of shape (n,)
-    info : dict
-        Scalar description of the data (``data_source``).
-
-    Raises
-    ------
-    InputError
-        Unknown ``dataset`` or ``projection``.
-    DataError
-        MNIST files missing or corrupt.
+    Returns ``X`` (n, d), ``y`` (n,) and ``info``, a scalar description of the data
+    (``data_source``). Raises ``DataError`` when the MNIST files are missing or corrupt.
     """
-    dataset = point["dataset"]
-    n, d = int(point["n"]), int(point["d"])
-    if dataset == "gaussian":
-        inst = gaussian_instance(
-            n,
-            d,
-            seed=seed,
-            labels=point.get("labels", DEFAULTS["labels"]),
-            width=int(point.get("teacher_width", DEFAULTS["teacher_width"])),
-            weight_law=point.get("weight_law", DEFAULTS["weight_law"]),
-            noise=float(point.get("noise", DEFAULTS["noise"])),
-        )
+    if p.dataset == "gaussian":
+        inst = p.instance(seed)
         return inst.X, inst.y, {"data_source": f"gaussian/{inst.meta['labels']}"}
-    if dataset == "mnist":
-        from harness.datasets import N_PIXELS, load_mnist_binary
-
-        projection = point.get("projection", DEFAULTS["projection"])
-        if projection not in PROJECTIONS:
-            raise InputError(f"projection must be one of {list(PROJECTIONS)}; got {projection!r}")
-        if d == N_PIXELS:
-            projection = "none"
-        inst = load_mnist_binary(
-            n,
-            make_rng(seed),
-            d=None if projection == "none" else d,
-            projection=projection,
-            center=True,
-        )
-        return inst.X, inst.y, {"data_source": f"mnist/{projection}/centred"}
-    raise InputError(f"dataset must be one of {list(DATASETS)}; got {dataset!r}")
+    task = mnist_task(p.n, p.d, p.projection, make_rng(seed))
+    return task.X, task.y, {"data_source": task.source}
 
 
-@register_kind("coupling")
-def coupling(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind(
+    "coupling", params=CouplingParams, requires=[("dataset",), ("n",), ("d",), ("width",)]
+)
+def coupling(p: CouplingParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Preserved activation patterns during GD on (1), THEORY.md §A3 (A2) / §A8 Figure 2.
 
     Parameters
     ----------
-    point : dict
+    p : CouplingParams
         Required: ``dataset`` in {"gaussian", "mnist"}, ``n``, ``d``, ``width`` (``m``).
         Optional (defaults in :data:`DEFAULTS`): ``lr`` (GD step on the mean loss, see the
         module docstring), ``method`` in {"gd", "adam"}, ``beta`` (weight decay of (1)),
@@ -211,16 +217,16 @@ def coupling(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[s
     DataError
         MNIST data missing.
     """
-    cfg = _coupling_config(point)
+    cfg = p.config()
     data_seed, init_seed = seed.spawn(2)
-    X, y, info = coupling_data(point, data_seed)
+    X, y, info = coupling_data(p, data_seed)
     n, d = X.shape
     m = cfg["width"]
     if cfg["method"] == "gd":
         step_size = cfg["lr"] / n
     else:
         step_size = cfg["lr"]
-    init_scale = cfg.get("init_scale")
+    init_scale = p.init_scale
     if init_scale is None:
         sigma_u, sigma_alpha = default_init_scales(d, m)
     else:
@@ -259,7 +265,7 @@ def coupling(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[s
         fin_neuron = fin_entry = train_mse = train_acc = math.nan
 
     common: dict[str, Any] = {
-        **{k: v for k, v in cfg.items() if k != "init_scale"},
+        **cfg,
         "init_scale": math.nan if init_scale is None else float(init_scale),
         "status": status,
         "stop_reason": res.stop_reason,
@@ -305,73 +311,4 @@ def coupling(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[s
         }
     )
     # the sweep engine adds the point's own parameters; a row must not repeat them
-    return [{k: v for k, v in row.items() if k not in point} for row in rows]
-
-
-def _coupling_config(point: dict[str, Any]) -> dict[str, Any]:
-    """Point fields with defaults filled in and checked (one-line InputError otherwise)."""
-    for key in ("dataset", "n", "d", "width"):
-        if key not in point:
-            raise InputError(f"coupling point needs field {key!r}; got fields {sorted(point)}")
-    dataset = point["dataset"]
-    if dataset not in DATASETS:
-        raise InputError(f"dataset must be one of {list(DATASETS)}; got {dataset!r}")
-    method = point.get("method", DEFAULTS["method"])
-    if method not in METHODS:
-        raise InputError(f"method must be one of {list(METHODS)}; got {method!r}")
-    lr_default = DEFAULTS["lr"] if method == "gd" else ADAM_DEFAULT_LR
-    cfg: dict[str, Any] = {
-        "dataset": dataset,
-        "n": _pos_int(point, "n"),
-        "d": _pos_int(point, "d"),
-        "width": _pos_int(point, "width"),
-        "method": method,
-        "lr": _pos_float(point, "lr", lr_default),
-        "beta": _pos_float(point, "beta", DEFAULTS["beta"]),
-        "n_steps": _pos_int(point, "n_steps", DEFAULTS["n_steps"]),
-        "n_record": _pos_int(point, "n_record", DEFAULTS["n_record"], low=2),
-        "init_scale": None if "init_scale" not in point else _pos_float(point, "init_scale"),
-    }
-    if dataset == "gaussian":
-        cfg["labels"] = point.get("labels", DEFAULTS["labels"])
-        cfg["noise"] = float(point.get("noise", DEFAULTS["noise"]))
-        if cfg["labels"] == "planted":
-            cfg["teacher_width"] = int(point.get("teacher_width", DEFAULTS["teacher_width"]))
-    else:
-        cfg["projection"] = point.get("projection", DEFAULTS["projection"])
-    return cfg
-
-
-def _pos_int(point: dict[str, Any], key: str, default: int | None = None, low: int = 1) -> int:
-    value = point.get(key, default)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise InputError(f"{key} must be an integer >= {low}; got {value!r}")
-    if value < low:
-        raise InputError(f"{key} must be an integer >= {low}; got {value!r}")
-    return int(value)
-
-
-def _pos_float(point: dict[str, Any], key: str, default: float | None = None) -> float:
-    value = point.get(key, default)
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{key} must be a finite number > 0; got {value!r}") from exc
-    if not math.isfinite(v) or v <= 0:
-        raise InputError(f"{key} must be a finite number > 0; got {value!r}")
-    return v
-
-
-declare_kind_params(
-    "coupling",
-    params={
-        "dataset": Options(DATASETS),
-        "method": Options(METHODS),
-        "lr": Interval(float, 0.0, None, closed="neither"),
-        "n_steps": Interval(int, 1, None),
-        "n_record": Interval(int, 2, None),
-        "init_scale": Interval(float, 0.0, None, closed="neither"),
-        "projection": Options(PROJECTIONS),
-    },
-    requires=[("dataset",), ("n",), ("d",), ("width",)],
-)
+    return [{k: v for k, v in row.items() if k not in p.given} for row in rows]

@@ -10,24 +10,38 @@ kill, failure isolation, backends) without solver cost.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from harness.formulations import beta_max
-from harness.instances import gaussian_instance, make_rng
+from harness.instances import make_rng
 from harness.kinds import register_kind
+from harness.kinds.common import BetaRule, SolverChoice, SyntheticInstance
+from harness.params import Interval, Parameters, Text, param
 from harness.patterns import sample_patterns
-from harness.sweep.schema import Interval, declare_kind_params
 
 DEFAULT_TOL = 1e-8
 DEFAULT_MAX_ITER = 500
+QUANTITIES = ("p_gated", "p_relu")
 
 
-@register_kind("relaxation_gap_small")
-def relaxation_gap_small(
-    point: dict[str, Any], seed: np.random.SeedSequence
-) -> list[dict[str, Any]]:
+@dataclass(frozen=True, kw_only=True)
+class GapSmallParams(SyntheticInstance, BetaRule, SolverChoice):
+    """Parameters of ``relaxation_gap_small``: an instance, ``P``, the beta rule, the solver."""
+
+    P: int = param(Interval(int, 1, None))
+    quantities: str = param(Text(what="a comma-joined list of quantities"), "p_gated,p_relu")
+
+
+@register_kind(
+    "relaxation_gap_small",
+    params=GapSmallParams,
+    requires=[("n", "c"), ("d",), ("P",), ("beta", "beta_rel")],
+    quantities=QUANTITIES,
+)
+def relaxation_gap_small(p: GapSmallParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Relaxation gap ``p_relu - p_gated`` of eqs. (3) and (5), THEORY.md §A2, one instance.
 
     Builds an (A1) instance ``gaussian_instance(n, d, ...)`` from the first child of
@@ -39,7 +53,7 @@ def relaxation_gap_small(
 
     Parameters
     ----------
-    point : dict
+    p : GapSmallParams
         ``n``, ``d``, ``P``, ``beta`` or ``beta_rel``; optional ``labels``,
         ``teacher_width``, ``weight_law``, ``noise`` (instance), ``solver``, ``tol``,
         ``max_iter`` and ``quantities`` (``"p_gated"``, ``"p_relu"`` or both, the
@@ -57,25 +71,13 @@ def relaxation_gap_small(
     from harness.solvers.registry import solve
 
     inst_seed, pattern_seed = seed.spawn(2)
-    inst = gaussian_instance(
-        int(point["n"]),
-        int(point["d"]),
-        seed=inst_seed,
-        labels=point.get("labels", "planted"),
-        width=int(point.get("teacher_width", 5)),
-        weight_law=point.get("weight_law", "gaussian"),
-        noise=float(point.get("noise", 0.0)),
-    )
-    patterns = sample_patterns(inst.X, int(point["P"]), make_rng(pattern_seed))
+    inst = p.instance(inst_seed)
+    patterns = sample_patterns(inst.X, p.P, make_rng(pattern_seed))
     D = patterns.D
     bmax = beta_max(inst.X, inst.y, D)
-    beta = float(point["beta"]) if "beta" in point else float(point["beta_rel"]) * bmax
-    opts = {
-        "solver": point.get("solver", "clarabel"),
-        "tol": float(point.get("tol", DEFAULT_TOL)),
-        "max_iter": int(point.get("max_iter", DEFAULT_MAX_ITER)),
-    }
-    wanted = str(point.get("quantities", "p_gated,p_relu")).split(",")
+    beta = p.beta_value(bmax)
+    opts = p.solver_options(DEFAULT_TOL, DEFAULT_MAX_ITER)
+    wanted = p.quantities.split(",")
     row: dict[str, Any] = {"P_unique": patterns.P_unique, "beta_max": bmax, "beta_used": beta}
     objectives = {}
     for quantity, problem in (("p_gated", "gated"), ("p_relu", "relu")):
@@ -97,20 +99,22 @@ def relaxation_gap_small(
     return [row]
 
 
-declare_kind_params(
-    "relaxation_gap_small",
-    requires=[("n", "c"), ("d",), ("P",), ("beta", "beta_rel")],
-    quantities=("p_gated", "p_relu"),
-)
+@dataclass(frozen=True, kw_only=True)
+class SyntheticCostParams(Parameters):
+    """Parameters of ``synthetic_cost`` (an engine workload, no THEORY.md quantity)."""
+
+    x: int = param(Interval(int, None, None))
+    cost_s: float = param(Interval(float, 0.0, 60.0), 0.0)
+    fail_x: int | None = param(Interval(int, None, None), None)
 
 
-@register_kind("synthetic_cost")
-def synthetic_cost(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind("synthetic_cost", params=SyntheticCostParams, requires=[("x",)])
+def synthetic_cost(p: SyntheticCostParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Engine test workload (no THEORY.md quantity): seeded draws, a sleep, optional failure.
 
     Parameters
     ----------
-    point : dict
+    p : SyntheticCostParams
         ``x`` (int, required), ``cost_s`` (seconds to sleep, default 0) and ``fail_x``
         (raise ``RuntimeError`` when ``x == fail_x``; default never).
     seed : SeedSequence
@@ -122,26 +126,14 @@ def synthetic_cost(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
         ten more) and ``x_squared``.
     """
     rng = make_rng(seed)
-    if point.get("fail_x") is not None and point["x"] == point["fail_x"]:
-        raise RuntimeError(f"synthetic failure requested for x={point['x']}")
-    cost = float(point.get("cost_s", 0.0))
-    if cost > 0:
-        time.sleep(cost)
+    if p.fail_x is not None and p.x == p.fail_x:
+        raise RuntimeError(f"synthetic failure requested for x={p.x}")
+    if p.cost_s > 0:
+        time.sleep(p.cost_s)
     return [
         {
             "draw": float(rng.standard_normal()),
             "draw_sum": float(rng.standard_normal(10).sum()),
-            "x_squared": int(point["x"]) ** 2,
+            "x_squared": p.x**2,
         }
     ]
-
-
-declare_kind_params(
-    "synthetic_cost",
-    params={
-        "x": Interval(int, None, None),
-        "cost_s": Interval(float, 0.0, 60.0),
-        "fail_x": Interval(int, None, None),
-    },
-    requires=[("x",)],
-)

@@ -32,20 +32,25 @@ the P18 verdict (:mod:`harness.predictions.training`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from harness import formulations as F
+from harness.certificates import relu_network_value
 from harness.errors import InputError
 from harness.formulations import FloatArray
-from harness.instances import gaussian_instance, make_rng
+from harness.instances import make_rng
 from harness.kinds import register_kind
-from harness.mapping import convex_to_network, gated_to_network
+from harness.kinds.common import SolverChoice, SyntheticInstance, mnist_task
+from harness.mapping import cone_decomposition, convex_to_network
+from harness.params import Interval, Options, Parameters, param
 from harness.patterns import sample_patterns
 from harness.solvers.result import SolveResult
-from harness.sweep.schema import Interval, Options, declare_kind_params
 
 DATASETS = ("planted", "mnist")
 FORMULATIONS = ("relu", "gated")
@@ -113,65 +118,64 @@ class _Split:
         self.source = source
 
 
-def beta_rel_path(point: dict[str, Any]) -> list[float]:
-    """The relative weight decays of a point, THEORY.md §A8 (``beta = beta_rel * beta_max``).
-
-    ``[beta_rel]`` when the point sets ``beta_rel``; otherwise ``n_beta`` log-spaced values
-    from ``beta_rel_max`` down to ``beta_rel_min`` (defaults in :data:`DEFAULTS`).
-
-    Raises
-    ------
-    InputError
-        Values outside ``(0, 1]`` or ``beta_rel_min > beta_rel_max``.
-    """
-    if "beta_rel" in point:
-        b = _float(point, "beta_rel")
-        if not 0 < b <= 1:
-            raise InputError(f"beta_rel must be a float in (0, 1]; got {point['beta_rel']!r}")
-        return [b]
-    lo = _float(point, "beta_rel_min", DEFAULTS["beta_rel_min"])
-    hi = _float(point, "beta_rel_max", DEFAULTS["beta_rel_max"])
-    k = point.get("n_beta", DEFAULTS["n_beta"])
-    if not (0 < lo <= hi <= 1):
-        raise InputError(
-            f"beta_rel_min and beta_rel_max must satisfy 0 < beta_rel_min <= beta_rel_max <= 1; "
-            f"got {lo!r} and {hi!r}"
-        )
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"n_beta must be an integer >= 1; got {k!r}")
-    if k == 1:
-        return [hi]
-    return [float(b) for b in np.geomspace(hi, lo, int(k))]
+_BETA_REL = Interval(float, 0.0, 1.0, closed="right")
 
 
-def _float(point: dict[str, Any], key: str, default: float | None = None) -> float:
-    value = point.get(key, default)
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{key} must be a finite number; got {value!r}") from exc
-    if not math.isfinite(v):
-        raise InputError(f"{key} must be a finite number; got {value!r}")
-    return v
+@dataclass(frozen=True, kw_only=True)
+class BetaPath(Parameters):
+    """One ``beta_rel`` or a log-spaced path of ``n_beta`` values (``beta = beta_rel beta_max``)."""
+
+    beta_rel: float | None = param(_BETA_REL, None)
+    beta_rel_min: float = param(_BETA_REL, DEFAULTS["beta_rel_min"])
+    beta_rel_max: float = param(_BETA_REL, DEFAULTS["beta_rel_max"])
+    n_beta: int = param(Interval(int, 1, None), DEFAULTS["n_beta"])
+
+    def path(self) -> list[float]:
+        """``[beta_rel]``, or ``n_beta`` values from ``beta_rel_max`` down to ``beta_rel_min``.
+
+        Raises
+        ------
+        InputError
+            ``beta_rel_min > beta_rel_max``.
+        """
+        if self.beta_rel is not None:
+            return [float(self.beta_rel)]
+        lo, hi = self.beta_rel_min, self.beta_rel_max
+        if lo > hi:
+            raise InputError(
+                "beta_rel_min and beta_rel_max must satisfy beta_rel_min <= beta_rel_max; "
+                f"got {lo!r} and {hi!r}"
+            )
+        if self.n_beta == 1:
+            return [hi]
+        return [float(b) for b in np.geomspace(hi, lo, self.n_beta)]
 
 
-def _load_split(point: dict[str, Any], seed: np.random.SeedSequence) -> _Split:
+@dataclass(frozen=True, kw_only=True)
+class RegularizationParams(SyntheticInstance, BetaPath, SolverChoice):
+    """``regularization``: the data set, ``P`` patterns, the beta path, the program solved."""
+
+    dataset: str = param(Options(DATASETS))
+    P: int = param(Interval(int, 1, None))
+    n_test: int = param(Interval(int, 1, None), DEFAULTS["n_test"])
+    formulation: str = param(Options(FORMULATIONS), DEFAULTS["formulation"])
+    projection: str = param(Options(PROJECTIONS), DEFAULTS["projection"])
+    teacher_width: int = param(Interval(int, 1, None), DEFAULTS["teacher_width"])
+    noise: float = param(Interval(float, 0.0, None), DEFAULTS["noise"])
+
+
+def beta_rel_path(p: BetaPath | Mapping[str, Any]) -> list[float]:
+    """The relative weight decays of a point, THEORY.md §A8 (see :meth:`BetaPath.path`)."""
+    if not isinstance(p, BetaPath):
+        p = BetaPath.build(p)
+    return p.path()
+
+
+def _load_split(p: RegularizationParams, seed: np.random.SeedSequence) -> _Split:
     """Training and test data of a point (planted teacher or MNIST 0-4 vs 5-9)."""
-    dataset = point["dataset"]
-    n, d = int(point["n"]), int(point["d"])
-    n_test = int(point.get("n_test", DEFAULTS["n_test"]))
-    if n_test < 1:
-        raise InputError(f"n_test must be an integer >= 1; got {n_test!r}")
-    if dataset == "planted":
-        inst = gaussian_instance(
-            n + n_test,
-            d,
-            seed=seed,
-            labels="planted",
-            width=int(point.get("teacher_width", DEFAULTS["teacher_width"])),
-            weight_law=point.get("weight_law", DEFAULTS["weight_law"]),
-            noise=float(point.get("noise", DEFAULTS["noise"])),
-        )
+    n, n_test = p.n, p.n_test
+    if p.dataset == "planted":
+        inst = dataclasses.replace(p, labels="planted").instance(seed, n=n + n_test)
         assert inst.teacher is not None  # labels="planted" always sets it
         f_all = inst.teacher.predict(inst.X)
         sign_all = np.where(f_all >= 0, 1.0, -1.0)
@@ -185,33 +189,9 @@ def _load_split(point: dict[str, Any], seed: np.random.SeedSequence) -> _Split:
             f_all[n:],
             f"planted/width{inst.meta['width']}",
         )
-    if dataset == "mnist":
-        from harness.datasets import N_PIXELS, load_mnist_binary_split
-
-        projection = point.get("projection", DEFAULTS["projection"])
-        if projection not in PROJECTIONS:
-            raise InputError(f"projection must be one of {list(PROJECTIONS)}; got {projection!r}")
-        if d == N_PIXELS:
-            projection = "none"
-        train, test = load_mnist_binary_split(
-            n,
-            n_test,
-            make_rng(seed),
-            d=None if projection == "none" else d,
-            projection=projection,
-            center=True,
-        )
-        return _Split(
-            train.X,
-            train.y,
-            test.X,
-            test.y,
-            train.y,
-            test.y,
-            None,
-            f"mnist/{projection}/centred",
-        )
-    raise InputError(f"dataset must be one of {list(DATASETS)}; got {dataset!r}")
+    task = mnist_task(n, p.d, p.projection, make_rng(seed), n_test=n_test)
+    assert task.X_test is not None and task.y_test is not None
+    return _Split(task.X, task.y, task.X_test, task.y_test, task.y, task.y_test, None, task.source)
 
 
 def _count_neurons(alpha: FloatArray, rtol: float = 1e-6) -> int:
@@ -227,13 +207,17 @@ def _accuracy(pred: FloatArray, target_sign: FloatArray) -> float:
     return float(np.mean(np.where(pred >= 0, 1.0, -1.0) == target_sign))
 
 
-@register_kind("regularization")
-def regularization(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind(
+    "regularization",
+    params=RegularizationParams,
+    requires=[("dataset",), ("n",), ("d",), ("P",)],
+)
+def regularization(p: RegularizationParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Test accuracy of mapped convex solutions against beta, THEORY.md §A8 Appendix E.
 
     Parameters
     ----------
-    point : dict
+    p : RegularizationParams
         Required: ``dataset`` in {"planted", "mnist"}, ``n`` (training rows), ``d``, ``P``
         (number of sampled patterns), and either ``beta_rel`` or the path fields
         ``beta_rel_min``, ``beta_rel_max``, ``n_beta``. Optional: ``n_test``,
@@ -266,38 +250,35 @@ def regularization(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
     """
     from harness.solvers.registry import solve
 
-    for key in ("dataset", "n", "d", "P"):
-        if key not in point:
-            raise InputError(f"regularization point needs field {key!r}; got {sorted(point)}")
-    if point["dataset"] not in DATASETS:
-        raise InputError(f"dataset must be one of {list(DATASETS)}; got {point['dataset']!r}")
-    formulation = point.get("formulation", DEFAULTS["formulation"])
-    if formulation not in FORMULATIONS:
-        raise InputError(f"formulation must be one of {list(FORMULATIONS)}; got {formulation!r}")
-    solver = point.get("solver", DEFAULTS["solver"])
-    betas_rel = beta_rel_path(point)
+    formulation = p.formulation
+    solver = p.solver
+    betas_rel = p.path()
 
     data_seed, pattern_seed = seed.spawn(2)
-    split = _load_split(point, data_seed)
+    split = _load_split(p, data_seed)
     X, y = split.X, split.y
-    patterns = sample_patterns(X, int(point["P"]), make_rng(pattern_seed))
+    patterns = sample_patterns(X, p.P, make_rng(pattern_seed))
     D = patterns.D
     bmax = F.beta_max(X, y, D)
     D_test = (split.X_test @ patterns.generators) >= 0
     majority = float(max(np.mean(split.sign_test > 0), np.mean(split.sign_test < 0)))
 
-    opts: dict[str, Any] = {k: point[k] for k in ("tol", "max_iter") if k in point}
+    opts: dict[str, Any] = {}
+    if p.tol is not None:
+        opts["tol"] = p.tol
+    if p.max_iter is not None:
+        opts["max_iter"] = p.max_iter
     config: dict[str, Any] = {
         "formulation": formulation,
         "solver": solver,
-        "n_test": int(point.get("n_test", DEFAULTS["n_test"])),
+        "n_test": p.n_test,
         "data_source": split.source,
     }
-    if point["dataset"] == "planted":
-        config["teacher_width"] = int(point.get("teacher_width", DEFAULTS["teacher_width"]))
-        config["noise"] = float(point.get("noise", DEFAULTS["noise"]))
+    if p.dataset == "planted":
+        config["teacher_width"] = p.teacher_width
+        config["noise"] = p.noise
     else:
-        config["projection"] = point.get("projection", DEFAULTS["projection"])
+        config["projection"] = p.projection
 
     rows: list[dict[str, Any]] = []
     previous: SolveResult | None = None
@@ -319,7 +300,7 @@ def regularization(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
                 "test_acc_majority": majority,
             }
         )
-    return [{k: v for k, v in row.items() if k not in point} for row in rows]
+    return [{k: v for k, v in row.items() if k not in p.given} for row in rows]
 
 
 def _evaluate(
@@ -340,14 +321,16 @@ def _evaluate(
     acc_gated_model = math.nan
     if res.problem == "gated":
         W = res.variables["W"]
-        U_net, alpha, dec = gated_to_network(X, D, W)
+        dec = cone_decomposition(X, D, W)
+        A, B = dec.A, dec.B
         map_status = dec.status
         pred_gm = F.gated_predict(split.X_test, D_test, W)
         acc_gated_model = _accuracy(pred_gm, split.sign_test)
     else:
-        U_net, alpha = convex_to_network(res.variables["U"], res.variables["V"])
+        A, B = res.variables["U"], res.variables["V"]
         map_status = "exact"
-    mapped = F.network_objective(X, y, U_net, alpha, beta)
+    U_net, alpha = convex_to_network(A, B)  # the network scored below
+    mapped = relu_network_value(X, y, A, B, beta)
     obj = float(res.objective)
     scale = max(abs(obj), np.finfo(np.float64).tiny)
     pred_train = F.network_predict(X, U_net, alpha)
@@ -371,18 +354,3 @@ def _evaluate(
         }
     )
     return out
-
-
-declare_kind_params(
-    "regularization",
-    params={
-        "dataset": Options(DATASETS),
-        "n_test": Interval(int, 1, None),
-        "formulation": Options(FORMULATIONS),
-        "projection": Options(PROJECTIONS),
-        "beta_rel_min": Interval(float, 0.0, 1.0, closed="right"),
-        "beta_rel_max": Interval(float, 0.0, 1.0, closed="right"),
-        "n_beta": Interval(int, 1, None),
-    },
-    requires=[("dataset",), ("n",), ("d",), ("P",)],
-)

@@ -59,7 +59,13 @@ from typing import Any
 import numpy as np
 
 from harness import formulations as F
-from harness.certificates import Bracket, certified_bracket, dual_lower_bound
+from harness.certificates import (
+    Bracket,
+    certified_bracket,
+    dual_lower_bound,
+    gamma_all,
+    relu_network_value,
+)
 from harness.diagnostics.kappa import (
     bound7,
     chernoff_pattern_count,
@@ -77,22 +83,15 @@ from harness.diagnostics.kappa import (
 from harness.diagnostics.maxcut import maxcut_value
 from harness.errors import EnumerationError, InputError
 from harness.formulations import BoolArray, FloatArray
-from harness.instances import Instance, gaussian_instance, make_rng
+from harness.instances import make_rng
 from harness.kinds import register_kind
-from harness.mapping import cone_decomposition, convex_to_network
+from harness.kinds.common import BetaRule, SolverChoice, SyntheticInstance
+from harness.mapping import cone_decomposition
 from harness.nonconvex import final_patterns, train_restarts
+from harness.params import Flag, Interval, IntList, Options, Text, param, parse_P_list
 from harness.patterns import dedupe_patterns, enumerate_pattern_set, sample_patterns
 from harness.solvers.registry import solve
 from harness.solvers.result import SolveResult
-from harness.sweep.schema import (
-    Flag,
-    Interval,
-    IntList,
-    Options,
-    Text,
-    declare_kind_params,
-    parse_P_list,
-)
 
 #: Defaults of optional point fields (choices THEORY.md leaves open; recorded in the rows).
 DEFAULTS: dict[str, Any] = {
@@ -126,6 +125,53 @@ GD_METHODS = ("gd", "adam")
 ADAM_LR = 1e-2
 #: Relative size above which a gated column counts as active (cone decomposition, Prop 4.2).
 ACTIVE_RTOL = 1e-6
+_DELTA = Interval(float, 0.0, 1.0, closed="neither")
+_STEP = Interval(float, 0.0, None, closed="neither")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelaxationParams(SyntheticInstance, BetaRule, SolverChoice):
+    """Fields shared by the relaxation kinds: instance, beta rule, solver, p* bracket.
+
+    ``beta_rel`` must be below 1 (``beta < beta_max``, else the zero network is optimal);
+    ``beta_max`` is over all patterns when at most ``enum_cap`` exist, else over
+    ``beta_patterns`` sampled ones. The ``bracket_*`` fields are passed to
+    :func:`harness.certificates.certified_bracket`.
+    """
+
+    n: int = param(Interval(int, 2, None))
+    beta_rel: float | None = param(Interval(float, 0.0, 1.0, closed="neither"), None)
+    enum_cap: int = param(Interval(int, 0, None), DEFAULTS["enum_cap"])
+    beta_patterns: int = param(Interval(int, 1, None), DEFAULTS["beta_patterns"])
+    bracket_P_init: int = param(Interval(int, 1, None), DEFAULTS["bracket_P_init"])
+    bracket_P_grow: int = param(Interval(int, 0, None), DEFAULTS["bracket_P_grow"])
+    bracket_rounds: int = param(Interval(int, 0, None), DEFAULTS["bracket_rounds"])
+    bracket_restarts: int = param(Interval(int, 0, None), DEFAULTS["bracket_restarts"])
+    bracket_gd_steps: int = param(Interval(int, 0, None), DEFAULTS["bracket_gd_steps"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class WidthParams(RelaxationParams):
+    """``relaxation_width``: nested ``P_list`` and the non-convex GD restarts."""
+
+    P_list: str = param(IntList())
+    gd_restarts: int = param(Interval(int, 0, None), DEFAULTS["gd_restarts"])
+    gd_method: str = param(Options(GD_METHODS), DEFAULTS["gd_method"])
+    gd_lr: float | None = param(_STEP, None)  # None: Adam's ADAM_LR, GD's line search
+    gd_steps: int = param(Interval(int, 1, None), DEFAULTS["gd_steps"])
+    gd_width: int | None = param(Interval(int, 1, None), None)  # None: n + 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class GapParams(RelaxationParams):
+    """``relaxation_gap``: the Chernoff pattern rule and/or a fixed ``P``."""
+
+    delta: float = param(_DELTA, DEFAULTS["delta"])
+    P_cap: int = param(Interval(int, 1, None), DEFAULTS["P_cap"])
+    use_rule: bool = param(Flag(), DEFAULTS["use_rule"])
+    decompose: bool = param(Flag(), DEFAULTS["decompose"])
+    P: int | None = param(Interval(int, 1, None), None)
+
 
 #: Columns of the ``relaxation_width`` rows (besides the point parameters).
 WIDTH_COLUMNS = (
@@ -288,31 +334,6 @@ class PstarBracket:
         return self
 
 
-def relaxation_instance(point: dict[str, Any], seed: np.random.SeedSequence) -> Instance:
-    """(A1) instance of a point, THEORY.md §A3: ``X_ij ~ N(0, 1)``, planted or Gaussian ``y``.
-
-    Raises
-    ------
-    InputError
-        Missing or invalid ``n``/``d`` or instance fields.
-    """
-    for key in ("n", "d"):
-        if key not in point:
-            raise InputError(f"relaxation point needs field {key!r}; got fields {sorted(point)}")
-    n, d = int(point["n"]), int(point["d"])
-    if n < 2 or d < 1:
-        raise InputError(f"n must be >= 2 and d >= 1; got n={n}, d={d}")
-    return gaussian_instance(
-        n,
-        d,
-        seed=seed,
-        labels=point.get("labels", DEFAULTS["labels"]),
-        width=int(point.get("teacher_width", DEFAULTS["teacher_width"])),
-        weight_law=point.get("weight_law", DEFAULTS["weight_law"]),
-        noise=float(point.get("noise", DEFAULTS["noise"])),
-    )
-
-
 def all_patterns(X: FloatArray, cap: int) -> BoolArray | None:
     """All non-zero arrangement patterns (THEORY.md §A1) or ``None`` above ``cap``."""
     if cap <= 0:
@@ -324,7 +345,7 @@ def all_patterns(X: FloatArray, cap: int) -> BoolArray | None:
 
 
 def choose_beta(
-    point: dict[str, Any],
+    p: RelaxationParams,
     X: FloatArray,
     y: FloatArray,
     D_all: BoolArray | None,
@@ -344,31 +365,21 @@ def choose_beta(
     if D_all is not None and D_all.shape[1] > 0:
         bmax, method = F.beta_max(X, y, D_all), "enumerated"
     else:
-        P_beta = _int(point, "beta_patterns", low=1)
+        P_beta = p.beta_patterns
         H = rng.standard_normal((X.shape[1], P_beta))
         g = X.T @ y
         H = np.concatenate([H, g[:, None], -g[:, None]], axis=1)
         bmax, method = F.beta_max(X, y, (X @ H) >= 0), "sampled"
-    if "beta" in point:
-        beta = float(point["beta"])
-        if not (math.isfinite(beta) and beta > 0):
-            raise InputError(f"beta must be a finite number > 0; got {point['beta']!r}")
-    elif "beta_rel" in point:
-        rel = float(point["beta_rel"])
-        if not 0 < rel < 1:
-            raise InputError(
-                f"beta_rel must be in (0, 1) so that beta < beta_max; got {point['beta_rel']!r}"
-            )
-        beta = rel * bmax
-    else:
+    if p.beta is None and p.beta_rel is None:
         raise InputError("relaxation point needs 'beta' or 'beta_rel'; got neither")
+    beta = p.beta_value(bmax)
     if not beta > 0:
         raise InputError(f"beta must be > 0; got {beta!r} (beta_max = {bmax!r}, y = 0?)")
     return BetaChoice(float(beta), float(bmax), method)
 
 
 def pstar_bracket(
-    point: dict[str, Any], X: FloatArray, y: FloatArray, beta: float, rng: np.random.Generator
+    p: RelaxationParams, X: FloatArray, y: FloatArray, beta: float, rng: np.random.Generator
 ) -> PstarBracket:
     """Certified bracket on p*, THEORY.md Part D (:func:`harness.certificates.certified_bracket`)."""
     b: Bracket = certified_bracket(
@@ -376,13 +387,13 @@ def pstar_bracket(
         y,
         beta,
         rng=rng,
-        P_init=_int(point, "bracket_P_init", low=1),
-        P_grow=_int(point, "bracket_P_grow", low=0),
-        max_rounds=_int(point, "bracket_rounds", low=0),
-        n_restarts=_int(point, "bracket_restarts", low=0),
-        gd_steps=_int(point, "bracket_gd_steps", low=0),
-        enumerate_cap=_int(point, "enum_cap", low=0),
-        solver=str(point.get("solver", DEFAULTS["solver"])),
+        P_init=p.bracket_P_init,
+        P_grow=p.bracket_P_grow,
+        max_rounds=p.bracket_rounds,
+        n_restarts=p.bracket_restarts,
+        gd_steps=p.bracket_gd_steps,
+        enumerate_cap=p.enum_cap,
+        solver=p.solver,
     )
     return PstarBracket(
         lower=float(b.pstar_lower),
@@ -395,22 +406,14 @@ def pstar_bracket(
     )
 
 
-def solver_options(point: dict[str, Any]) -> dict[str, Any]:
-    """``solver``, ``tol`` and ``max_iter`` of the point (spec ``[solver]`` table)."""
-    opts: dict[str, Any] = {"solver": str(point.get("solver", DEFAULTS["solver"]))}
-    for key in ("tol", "max_iter"):
-        if key in point:
-            opts[key] = point[key]
+def solver_options(p: SolverChoice) -> dict[str, Any]:
+    """``solver``, and ``tol`` / ``max_iter`` when the spec's ``[solver]`` table sets them."""
+    opts: dict[str, Any] = {"solver": p.solver}
+    if p.tol is not None:
+        opts["tol"] = p.tol
+    if p.max_iter is not None:
+        opts["max_iter"] = p.max_iter
     return opts
-
-
-def mapped_relu_objective(X: FloatArray, y: FloatArray, res: SolveResult, beta: float) -> float:
-    """Eq. (1) at the network mapped from a ReLU-program solution, THEORY.md §A2 "Mapping"."""
-    U, V = res.variables["U"], res.variables["V"]
-    if not (np.any(U) or np.any(V)):
-        return 0.5 * float(y @ y)
-    U_net, alpha = convex_to_network(U, V)
-    return F.network_objective(X, y, U_net, alpha, beta)
 
 
 def _solve(
@@ -431,7 +434,7 @@ def _solve(
 def _relu_gated_record(
     X: FloatArray, y: FloatArray, beta: float, gated: SolveResult, relu: SolveResult
 ) -> dict[str, Any]:
-    mapped = mapped_relu_objective(X, y, relu, beta)
+    mapped = relu_network_value(X, y, relu.variables["U"], relu.variables["V"], beta)
     scale = max(abs(relu.objective), np.finfo(np.float64).tiny)
     return {
         "p_relu": float(relu.objective),
@@ -451,13 +454,17 @@ def _relu_gated_record(
 
 
 # --------------------------------------------------------------------------- Figure 1
-@register_kind("relaxation_width")
-def relaxation_width(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind(
+    "relaxation_width",
+    params=WidthParams,
+    requires=[("n", "c"), ("d",), ("P_list",), ("beta", "beta_rel")],
+)
+def relaxation_width(p: WidthParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Objective of (3) and (5) against the number of sampled patterns, THEORY.md §A8 Fig. 1.
 
     Parameters
     ----------
-    point : dict
+    p : the kind's parameter dataclass
         Required: ``n`` (or ``c``) and ``d``, ``P_list`` (e.g. ``"2,4,8,16"``), ``beta_rel``
         (or ``beta``). Optional (defaults in :data:`DEFAULTS`): instance fields
         (``labels``, ``teacher_width``, ``weight_law``, ``noise``), ``solver``, ``tol``,
@@ -481,23 +488,23 @@ def relaxation_width(point: dict[str, Any], seed: np.random.SeedSequence) -> lis
     InputError
         Invalid point fields.
     """
-    P_list = parse_P_list(str(_require(point, "P_list")))
+    P_list = parse_P_list(p.P_list)
     inst_seed, pattern_seed, bracket_seed, gd_seed = seed.spawn(4)
-    inst = relaxation_instance(point, inst_seed)
+    inst = p.instance(inst_seed)
     X, y = inst.X, inst.y
     n = X.shape[0]
     brng = make_rng(bracket_seed)
-    D_all = all_patterns(X, _int(point, "enum_cap", low=0))
-    bc = choose_beta(point, X, y, D_all, brng)
+    D_all = all_patterns(X, p.enum_cap)
+    bc = choose_beta(p, X, y, D_all, brng)
     beta = bc.beta
-    opts = solver_options(point)
-    bracket = pstar_bracket(point, X, y, beta, brng)
+    opts = solver_options(p)
+    bracket = pstar_bracket(p, X, y, beta, brng)
 
     gd_best, gd_grad, gd_conv = math.nan, math.nan, 0
-    gd_width = _int(point, "gd_width", default=n + 1, low=1)
-    n_restarts = _int(point, "gd_restarts", low=0)
+    gd_width = n + 1 if p.gd_width is None else p.gd_width
+    n_restarts = p.gd_restarts
     if n_restarts > 0:
-        method = _option(point, "gd_method", GD_METHODS)
+        method = p.gd_method
         runs = train_restarts(
             X,
             y,
@@ -506,8 +513,8 @@ def relaxation_width(point: dict[str, Any], seed: np.random.SeedSequence) -> lis
             gd_seed,
             n_restarts,
             method=method,
-            lr=_lr(point, "gd_lr", method),
-            n_steps=_int(point, "gd_steps", low=1),
+            lr=_step(p.gd_lr, method),
+            n_steps=p.gd_steps,
         )
         finite = [r for r in runs if math.isfinite(r.objective)]
         gd_conv = sum(bool(r.converged) for r in runs)
@@ -549,28 +556,7 @@ def relaxation_width(point: dict[str, Any], seed: np.random.SeedSequence) -> lis
         "solver_used": opts["solver"],
         "labels_used": inst.meta["labels"],
     }
-    return _strip([{**row, **common} for row in rows], point)
-
-
-declare_kind_params(
-    "relaxation_width",
-    params={
-        "P_list": IntList(),
-        "enum_cap": Interval(int, 0, None),
-        "beta_patterns": Interval(int, 1, None),
-        "bracket_P_init": Interval(int, 1, None),
-        "bracket_P_grow": Interval(int, 0, None),
-        "bracket_rounds": Interval(int, 0, None),
-        "bracket_restarts": Interval(int, 0, None),
-        "bracket_gd_steps": Interval(int, 0, None),
-        "gd_restarts": Interval(int, 0, None),
-        "gd_method": Options(GD_METHODS),
-        "gd_lr": Interval(float, 0.0, None, closed="neither"),
-        "gd_steps": Interval(int, 1, None),
-        "gd_width": Interval(int, 1, None),
-    },
-    requires=[("n", "c"), ("d",), ("P_list",), ("beta", "beta_rel")],
-)
+    return _strip([{**row, **common} for row in rows], p)
 
 
 # --------------------------------------------------------------------------- Figure 2
@@ -621,27 +607,15 @@ def p_u_values(
     }
 
 
-def gamma_all_value(
-    X: FloatArray, y: FloatArray, D_all: BoolArray | None, rng: np.random.Generator
-) -> tuple[float, str]:
-    """``gamma_all = max_i ||X^T D_i y||`` exactly, or a certified UPPER bound (MAX-CUT), §3.4.
-
-    Both are valid in Prop 3.6 and bound (7) (they need ``gamma >= gamma_all``).
-    """
-    if D_all is not None:
-        return F.beta_max(X, y, D_all), "enumerated"
-    keep = y != 0
-    mc = maxcut_value(X[keep], y[keep], rng)
-    return math.sqrt(max(mc.upper, 0.0)), f"maxcut_{mc.method}"
-
-
-@register_kind("relaxation_gap")
-def relaxation_gap(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind(
+    "relaxation_gap", params=GapParams, requires=[("n", "c"), ("d",), ("beta", "beta_rel")]
+)
+def relaxation_gap(p: GapParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Relative gap ``R = p~*/p*`` and the §3-§4 quantities, THEORY.md §A4-§A6 (Fig. 2).
 
     Parameters
     ----------
-    point : dict
+    p : the kind's parameter dataclass
         Required: ``n`` (or ``c``), ``d``, ``beta_rel`` (or ``beta``), and the pattern
         rule (``use_rule``, default true; ``delta``, ``P_cap``) and/or a fixed ``P``.
         Optional: instance fields, ``solver``, ``tol``, ``max_iter``, ``enum_cap``,
@@ -674,15 +648,15 @@ def relaxation_gap(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
     InputError
         Invalid point fields, or neither the rule nor a fixed ``P`` requested.
     """
-    use_rule = bool(point.get("use_rule", DEFAULTS["use_rule"]))
-    if not use_rule and "P" not in point:
+    use_rule = p.use_rule
+    if not use_rule and p.P is None:
         raise InputError("relaxation_gap point needs use_rule = true or a fixed 'P'; got neither")
     inst_seed, pattern_seed, bracket_seed = seed.spawn(3)
-    inst = relaxation_instance(point, inst_seed)
+    inst = p.instance(inst_seed)
     X, y = inst.X, inst.y
     n, d = X.shape
     brng = make_rng(bracket_seed)
-    opts = solver_options(point)
+    opts = solver_options(p)
 
     t0 = time.perf_counter()
     Sigma = sigma_closed_form(X)
@@ -692,24 +666,25 @@ def relaxation_gap(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
     y_norm = float(np.linalg.norm(y))
     time_kappa = time.perf_counter() - t0
 
-    D_all = all_patterns(X, _int(point, "enum_cap", low=0))
-    bc = choose_beta(point, X, y, D_all, brng)
+    D_all = all_patterns(X, p.enum_cap)
+    bc = choose_beta(p, X, y, D_all, brng)
     beta = bc.beta
-    gamma_all, gamma_method = gamma_all_value(X, y, D_all, brng)
+    gam = gamma_all(X, y, brng, D_all=D_all, fallback="upper")  # exact or >= gamma_all
+    gamma_value, gamma_method = gam.value, gam.method
 
-    delta = _float(point, "delta", low=0.0, high=1.0)
-    P_cap = _int(point, "P_cap", low=1)
+    delta = p.delta
+    P_cap = p.P_cap
     P_rule = chernoff_pattern_count(kap, n, delta) if math.isfinite(kap) else -1
     modes: list[tuple[str, int]] = []
     if use_rule:
         if P_rule < 0:
             raise InputError("the pattern rule needs a finite kappa (Sigma is singular)")
         modes.append(("rule", min(P_rule, P_cap)))
-    if "P" in point:
-        modes.append(("fixed", _int(point, "P", low=1)))
+    if p.P is not None:
+        modes.append(("fixed", p.P))
 
-    bracket = pstar_bracket(point, X, y, beta, brng)
-    decompose = bool(point.get("decompose", DEFAULTS["decompose"]))
+    bracket = pstar_bracket(p, X, y, beta, brng)
+    decompose = p.decompose
 
     rows: list[dict[str, Any]] = []
     residuals: dict[str, FloatArray] = {"y": y}
@@ -740,7 +715,7 @@ def relaxation_gap(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
                 **rec,
                 "kappa_hat": float(kap_hat),
                 "lambda_min_sbar": float(lmin_sbar),
-                "bound7": bound7(gamma_all, y_norm, lmin_sbar),
+                "bound7": bound7(gamma_value, y_norm, lmin_sbar),
                 "prop35_valid": prop35_valid_bound(beta, y_norm, lmin_sbar),
                 **dec,
             }
@@ -760,13 +735,13 @@ def relaxation_gap(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
         "y_norm": y_norm,
         "delta_used": float(delta),
         "P_cap_used": int(P_cap),
-        "gamma_all": float(gamma_all),
+        "gamma_all": float(gamma_value),
         "gamma_all_method": gamma_method,
-        "bound7_valid": bool(beta <= gamma_all),
+        "bound7_valid": bool(beta <= gamma_value),
         "thm38_bound": thm38_ratio_bound(kap) if math.isfinite(kap) else math.inf,
         "prop35_whp": prop35_bound(beta, y_norm, lmin_sigma),
         "prop36_lower": prop36_lower_bound(beta, y_norm, X_norm * y_norm),
-        "prop36_lower_gamma": prop36_lower_bound(beta, y_norm, gamma_all),
+        "prop36_lower_gamma": prop36_lower_bound(beta, y_norm, gamma_value),
         "cor37_lower": cor37_lower_bound(beta, y_norm, X_norm),
         "time_kappa_s": time_kappa,
         **pu,
@@ -784,7 +759,7 @@ def relaxation_gap(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
         full["ratio_gated_pu"] = _ratio(p_gated, pu["p_u_exact"])
         full["ratio_gated_pu_cert"] = _ratio(p_gated, pu["p_u_lower"])
         out.append(full)
-    return _strip(out, point)
+    return _strip(out, p)
 
 
 _NO_DECOMP: dict[str, Any] = {
@@ -813,8 +788,7 @@ def _decomposition(
         }
     dec = cone_decomposition(X, D, W, rtol_active=ACTIVE_RTOL)
     sharp = dec.sharpness[np.isfinite(dec.sharpness)]
-    U_net, alpha = convex_to_network(dec.A, dec.B)
-    p_dec = F.network_objective(X, y, U_net, alpha, beta) if alpha.size else 0.5 * float(y @ y)
+    p_dec = relu_network_value(X, y, dec.A, dec.B, beta)
     return {
         "sharpness_max": float(sharp.max()) if sharp.size else math.nan,
         "status_decomp": dec.status,
@@ -822,25 +796,6 @@ def _decomposition(
         "n_decomposed": int(active.sum()),
         "time_decomp_s": float(dec.time_s),
     }
-
-
-declare_kind_params(
-    "relaxation_gap",
-    params={
-        "delta": Interval(float, 0.0, 1.0, closed="neither"),
-        "P_cap": Interval(int, 1, None),
-        "use_rule": Flag(),
-        "decompose": Flag(),
-        "enum_cap": Interval(int, 0, None),
-        "beta_patterns": Interval(int, 1, None),
-        "bracket_P_init": Interval(int, 1, None),
-        "bracket_P_grow": Interval(int, 0, None),
-        "bracket_rounds": Interval(int, 0, None),
-        "bracket_restarts": Interval(int, 0, None),
-        "bracket_gd_steps": Interval(int, 0, None),
-    },
-    requires=[("n", "c"), ("d",), ("beta", "beta_rel")],
-)
 
 
 # --------------------------------------------------------------------------- Figure 8
@@ -873,8 +828,29 @@ def parse_methods(text: str) -> list[str]:
     return vals
 
 
-@register_kind("stationary")
-def stationary(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@dataclass(frozen=True, kw_only=True)
+class StationaryParams(RelaxationParams):
+    """``stationary``: network width ``m``, local methods, paired initialisations."""
+
+    width: int = param(Interval(int, 1, None))
+    methods: str = param(
+        _MethodList("abcdefghijklmnopqrstuvwxyz,", "a comma-separated list from 'gd', 'adam'"),
+        DEFAULTS["methods"],
+    )
+    n_inits: int = param(Interval(int, 1, None), DEFAULTS["n_inits"])
+    delta: float = param(_DELTA, DEFAULTS["delta"])
+    gd_lr: float | None = param(_STEP, None)  # None: GD's backtracking line search
+    adam_lr: float | None = param(_STEP, None)  # None: ADAM_LR
+    n_steps: int = param(Interval(int, 1, None), DEFAULTS["n_steps"])
+    init_scale: float | None = param(_STEP, None)  # None: nonconvex's default
+
+
+@register_kind(
+    "stationary",
+    params=StationaryParams,
+    requires=[("n", "c"), ("d",), ("width",), ("beta", "beta_rel")],
+)
+def stationary(p: StationaryParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Final losses of local methods on (1) against the p* bracket, THEORY.md §A6 Thm 2.5.
 
     Every method of ``methods`` is run from the SAME ``n_inits`` random initialisations
@@ -883,7 +859,7 @@ def stationary(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
 
     Parameters
     ----------
-    point : dict
+    p : the kind's parameter dataclass
         Required: ``n`` (or ``c``), ``d``, ``width`` (``m``), ``beta_rel`` (or ``beta``).
         Optional: ``methods`` (comma-separated from {"gd", "adam"}, default ``"gd"``: GD
         with Armijo backtracking unless ``gd_lr`` fixes its step; Adam with step
@@ -907,36 +883,35 @@ def stationary(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
         best final loss of the point's own runs. ``width_meets_rule`` says whether
         ``m / 2 >= P_rule = ceil(8 kappa log(n/delta))``, the width Thm 2.5 assumes [RECON].
     """
-    _require(point, "width")
-    m = _int(point, "width", low=1)
-    methods = parse_methods(str(point.get("methods", DEFAULTS["methods"])))
-    n_inits = _int(point, "n_inits", low=1)
-    n_steps = _int(point, "n_steps", low=1)
+    m = p.width
+    methods = parse_methods(p.methods)
+    n_inits = p.n_inits
+    n_steps = p.n_steps
     inst_seed, bracket_seed, init_seed = seed.spawn(3)
-    inst = relaxation_instance(point, inst_seed)
+    inst = p.instance(inst_seed)
     X, y = inst.X, inst.y
     n = X.shape[0]
     brng = make_rng(bracket_seed)
-    opts = solver_options(point)
-    D_all = all_patterns(X, _int(point, "enum_cap", low=0))
-    bc = choose_beta(point, X, y, D_all, brng)
+    opts = solver_options(p)
+    D_all = all_patterns(X, p.enum_cap)
+    bc = choose_beta(p, X, y, D_all, brng)
     beta = bc.beta
-    bracket = pstar_bracket(point, X, y, beta, brng)
+    bracket = pstar_bracket(p, X, y, beta, brng)
     kap = kappa(X)
-    delta = _float(point, "delta", low=0.0, high=1.0)
+    delta = p.delta
     P_rule = chernoff_pattern_count(kap, n, delta) if math.isfinite(kap) else -1
 
     all_runs: list[tuple[str, float | None, int, Any]] = []
     for method in methods:
-        lr = _lr(point, "adam_lr" if method == "adam" else "gd_lr", method)
+        lr = _step(p.adam_lr if method == "adam" else p.gd_lr, method)
         kw: dict[str, Any] = {
             "method": method,
             "lr": lr,
             "n_steps": n_steps,
             "record_patterns_at": [0],
         }
-        if "init_scale" in point:
-            kw["init_scale"] = _float(point, "init_scale", low=0.0)
+        if p.init_scale is not None:
+            kw["init_scale"] = p.init_scale
         # same init_seed for every method: identical initialisations (paired runs)
         runs = train_restarts(X, y, beta, m, init_seed, n_inits, **kw)
         all_runs.extend((method, lr, k, run) for k, run in enumerate(runs))
@@ -977,7 +952,7 @@ def stationary(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
         "solver_used": opts["solver"],
         "labels_used": inst.meta["labels"],
     }
-    return _strip([{**row, **common} for row in rows], point)
+    return _strip([{**row, **common} for row in rows], p)
 
 
 def _dprime(
@@ -1012,74 +987,17 @@ def _dprime(
     }
 
 
-declare_kind_params(
-    "stationary",
-    params={
-        "methods": _MethodList(
-            "abcdefghijklmnopqrstuvwxyz,", "a comma-separated list from 'gd', 'adam'"
-        ),
-        "n_inits": Interval(int, 1, None),
-        "delta": Interval(float, 0.0, 1.0, closed="neither"),
-        "gd_lr": Interval(float, 0.0, None, closed="neither"),
-        "adam_lr": Interval(float, 0.0, None, closed="neither"),
-        "n_steps": Interval(int, 1, None),
-        "init_scale": Interval(float, 0.0, None, closed="neither"),
-        "enum_cap": Interval(int, 0, None),
-        "beta_patterns": Interval(int, 1, None),
-        "bracket_P_init": Interval(int, 1, None),
-        "bracket_P_grow": Interval(int, 0, None),
-        "bracket_rounds": Interval(int, 0, None),
-        "bracket_restarts": Interval(int, 0, None),
-        "bracket_gd_steps": Interval(int, 0, None),
-    },
-    requires=[("n", "c"), ("d",), ("width",), ("beta", "beta_rel")],
-)
-
-
 # --------------------------------------------------------------------------- private
-def _strip(rows: list[dict[str, Any]], point: dict[str, Any]) -> list[dict[str, Any]]:
-    """Drop columns named like a point parameter (the engine adds those itself)."""
-    return [{k: v for k, v in row.items() if k not in point} for row in rows]
+def _strip(rows: list[dict[str, Any]], p: RelaxationParams) -> list[dict[str, Any]]:
+    """Drop columns named like a parameter the point set (the engine adds those itself)."""
+    given = p.given
+    return [{k: v for k, v in row.items() if k not in given} for row in rows]
 
 
-def _require(point: dict[str, Any], key: str) -> Any:
-    if key not in point:
-        raise InputError(f"point needs field {key!r}; got fields {sorted(point)}")
-    return point[key]
-
-
-def _int(point: dict[str, Any], key: str, default: int | None = None, low: int = 0) -> int:
-    value = point.get(key, DEFAULTS.get(key) if default is None else default)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise InputError(f"{key} must be an integer >= {low}; got {value!r}")
-    if value < low:
-        raise InputError(f"{key} must be an integer >= {low}; got {value!r}")
-    return int(value)
-
-
-def _float(point: dict[str, Any], key: str, low: float, high: float | None = None) -> float:
-    value = point.get(key, DEFAULTS.get(key))
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{key} must be a finite number; got {value!r}") from exc
-    if not math.isfinite(v) or v <= low or (high is not None and v >= high):
-        rng_text = f"({low:g}, {high:g})" if high is not None else f"({low:g}, inf)"
-        raise InputError(f"{key} must be a number in {rng_text}; got {value!r}")
-    return v
-
-
-def _option(point: dict[str, Any], key: str, options: tuple[str, ...]) -> str:
-    value = point.get(key, DEFAULTS.get(key))
-    if value not in options:
-        raise InputError(f"{key} must be one of {list(options)}; got {value!r}")
-    return str(value)
-
-
-def _lr(point: dict[str, Any], key: str, method: str) -> float | None:
-    """Step size: the point's, else Adam's 1e-2 / GD's backtracking line search (``None``)."""
-    if key in point:
-        return _float(point, key, low=0.0)
+def _step(lr: float | None, method: str) -> float | None:
+    """Step size: the point's, else Adam's :data:`ADAM_LR` / GD's line search (``None``)."""
+    if lr is not None:
+        return lr
     return ADAM_LR if method == "adam" else None
 
 

@@ -33,6 +33,7 @@ figures use a log iteration axis).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,7 @@ import numpy as np
 from harness.errors import InputError
 from harness.instances import make_rng
 from harness.kinds import register_kind
+from harness.params import Interval, Options, Parameters, param
 from harness.shallow import (
     DATA_SCALES,
     MULTI_METHODS,
@@ -52,7 +54,6 @@ from harness.shallow import (
     surrogate_objective,
     train,
 )
-from harness.sweep.schema import Constraint, Interval, Options, declare_kind_params
 
 #: Defaults (the paper's settings where it gives them; THEORY.md Part C, Experiments).
 SINGLE_DEFAULTS: dict[str, Any] = {
@@ -68,6 +69,36 @@ SINGLE_DEFAULTS: dict[str, Any] = {
     "stop_rtol": 1e-13,
 }
 MULTI_DEFAULTS: dict[str, Any] = {**SINGLE_DEFAULTS, "m": 3, "mu": 0.08, "n_iter": 5000}
+_POSITIVE = Interval(float, 0.0, None, closed="neither")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SingleParams(Parameters):
+    """``shallow_single``: problem size, methods, step, iterations, logging and stopping."""
+
+    n: int = param(Interval(int, 1, None))
+    d: int = param(Interval(int, 1, None))
+    methods: str = param(Options(("both", *SINGLE_METHODS)), SINGLE_DEFAULTS["methods"])
+    mu: float = param(_POSITIVE, SINGLE_DEFAULTS["mu"])
+    n_iter: int = param(Interval(int, 0, 10_000_000), SINGLE_DEFAULTS["n_iter"])
+    data_scale: str = param(Options(DATA_SCALES), SINGLE_DEFAULTS["data_scale"])
+    n_test: int = param(Interval(int, 1, None), SINGLE_DEFAULTS["n_test"])
+    n_log: int = param(Interval(int, 2, 10_000), SINGLE_DEFAULTS["n_log"])
+    tol: float = param(Interval(float, 0.0, 1.0, closed="neither"), SINGLE_DEFAULTS["tol"])
+    recovery_tol: float = param(_POSITIVE, SINGLE_DEFAULTS["recovery_tol"])
+    stationary_rtol: float = param(_POSITIVE, SINGLE_DEFAULTS["stationary_rtol"])
+    stop_rtol: float = param(Interval(float, 0.0, 1e-6), SINGLE_DEFAULTS["stop_rtol"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultiParams(SingleParams):
+    """``shallow_multi``: as :class:`SingleParams`, with ``m`` neurons and its methods."""
+
+    methods: str = param(Options(("both", *MULTI_METHODS)), MULTI_DEFAULTS["methods"])
+    mu: float = param(_POSITIVE, MULTI_DEFAULTS["mu"])
+    n_iter: int = param(Interval(int, 0, 10_000_000), MULTI_DEFAULTS["n_iter"])
+    m: int = param(Interval(int, 1, None), MULTI_DEFAULTS["m"])
+
 
 #: Columns of every row returned by the two kinds (besides the effective settings).
 ROW_COLUMNS = (
@@ -99,14 +130,6 @@ def log_iterations(n_iter: int, n_log: int) -> np.ndarray:
         return np.array([0])
     geo = np.rint(np.geomspace(1, n_iter, max(n_log, 2))).astype(int)
     return np.unique(np.concatenate([[0], geo, [n_iter]]))
-
-
-def _settings(point: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    out = {key: point.get(key, value) for key, value in defaults.items()}
-    for key in ("n", "d"):
-        if key not in point:
-            raise InputError(f"point field '{key}' is required (an int >= 1)")
-    return out
 
 
 def _methods(value: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -161,21 +184,13 @@ def run_rows(run: ShallowRun, cfg: dict[str, Any], extra: dict[str, Any]) -> lis
     return rows
 
 
-def _run_kind(
-    point: dict[str, Any],
-    seed: np.random.SeedSequence,
-    defaults: dict[str, Any],
-    model: str,
-) -> list[dict[str, Any]]:
-    cfg = _settings(point, defaults)
+def _run_kind(p: SingleParams, seed: np.random.SeedSequence, model: str) -> list[dict[str, Any]]:
+    cfg = p.as_dict()
+    given = p.given
     allowed = SINGLE_METHODS if model == "single" else MULTI_METHODS
-    methods = _methods(cfg["methods"], allowed)
-    if cfg["data_scale"] not in DATA_SCALES:
-        raise InputError(
-            f"point field 'data_scale' must be one of {list(DATA_SCALES)}; got {cfg['data_scale']!r}"
-        )
-    m = 1 if model == "single" else int(cfg["m"])
-    n, d = int(point["n"]), int(point["d"])
+    methods = _methods(p.methods, allowed)
+    m = p.m if isinstance(p, MultiParams) else 1
+    n, d = p.n, p.d
     data_seed, init_seed = seed.spawn(2)
     problem = planted_problem(
         n, d, m, make_rng(data_seed), data_scale=cfg["data_scale"], n_test=int(cfg["n_test"])
@@ -184,12 +199,12 @@ def _run_kind(
     settings = {
         key: cfg[key]
         for key in ("mu", "n_iter", "data_scale", "n_test", "n_log", "tol", "recovery_tol")
-        if key not in point
+        if key not in given
     }
     for key in ("stationary_rtol", "stop_rtol"):
-        if key not in point:
+        if key not in given:
             settings[key] = cfg[key]
-    if "m" not in point:
+    if "m" not in given:
         settings["m"] = m
     rows: list[dict[str, Any]] = []
     for method in methods:
@@ -216,8 +231,8 @@ def _run_kind(
     return rows
 
 
-@register_kind("shallow_single")
-def shallow_single(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind("shallow_single", params=SingleParams, requires=[("n", "c"), ("d",)])
+def shallow_single(p: SingleParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Fig. 1 of Ergen & Pilanci (2019): GD (2) vs RGD (5) on the planted model (4), Part C.
 
     Draws ``A`` (n, d), ``x* ~ N(0, I_d)`` and 100 test rows from the first child of
@@ -226,7 +241,7 @@ def shallow_single(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
 
     Parameters
     ----------
-    point : dict
+    p : the kind's parameter dataclass
         ``n`` (or ``c`` with ``n = round(c d)``), ``d``; optional ``methods``
         (``"both"``, ``"gd"``, ``"rgd"``; default both), ``mu`` (0.1), ``n_iter`` (20000),
         ``data_scale`` (``"sqrt_d"``: rows of ``A`` divided by ``sqrt(d)``, see
@@ -241,11 +256,11 @@ def shallow_single(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
         Long-format rows, one per (method, logged iteration); columns in the module
         docstring.
     """
-    return _run_kind(point, seed, SINGLE_DEFAULTS, "single")
+    return _run_kind(p, seed, "single")
 
 
-@register_kind("shallow_multi")
-def shallow_multi(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind("shallow_multi", params=MultiParams, requires=[("n", "c"), ("d",)])
+def shallow_multi(p: MultiParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Fig. 2 of Ergen & Pilanci (2019): GD (11) vs modified GD (17) on model (8), Part C.
 
     Same protocol as :func:`shallow_single` with ``m`` planted and trained neurons
@@ -254,7 +269,7 @@ def shallow_multi(point: dict[str, Any], seed: np.random.SeedSequence) -> list[d
 
     Parameters
     ----------
-    point : dict
+    p : the kind's parameter dataclass
         ``n`` (or ``c``), ``d``; optional ``m`` (3), ``methods`` (``"both"``, ``"gd"``,
         ``"modified"``), ``mu`` (0.08), ``n_iter`` (5000), ``data_scale``, ``n_test``,
         ``n_log``, ``tol``, ``recovery_tol``, ``stationary_rtol``, ``stop_rtol`` as for
@@ -266,30 +281,4 @@ def shallow_multi(point: dict[str, Any], seed: np.random.SeedSequence) -> list[d
     list of dict
         Long-format rows; also ``final_objective`` (9) and ``final_surrogate`` (14).
     """
-    return _run_kind(point, seed, MULTI_DEFAULTS, "multi")
-
-
-_COMMON_PARAMS: dict[str, Constraint] = {
-    "mu": Interval(float, 0.0, None, closed="neither"),
-    "n_iter": Interval(int, 0, 10_000_000),
-    "data_scale": Options(DATA_SCALES),
-    "n_test": Interval(int, 1, None),
-    "n_log": Interval(int, 2, 10_000),
-    "recovery_tol": Interval(float, 0.0, None, closed="neither"),
-    "stationary_rtol": Interval(float, 0.0, None, closed="neither"),
-    "stop_rtol": Interval(float, 0.0, 1e-6),
-}
-declare_kind_params(
-    "shallow_single",
-    params={"methods": Options(("both", *SINGLE_METHODS)), **_COMMON_PARAMS},
-    requires=[("n", "c"), ("d",)],
-)
-declare_kind_params(
-    "shallow_multi",
-    params={
-        "methods": Options(("both", *MULTI_METHODS)),
-        "m": Interval(int, 1, None),
-        **_COMMON_PARAMS,
-    },
-    requires=[("n", "c"), ("d",)],
-)
+    return _run_kind(p, seed, "multi")

@@ -42,6 +42,7 @@ import numpy as np
 import scipy.linalg
 
 from harness import formulations as F
+from harness.certificates import gamma_all
 from harness.diagnostics.kappa import (
     bound7,
     chernoff_failure_bound,
@@ -63,12 +64,12 @@ from harness.diagnostics.sharpness import (
     random_cone_model,
     sharpness_sup_estimate,
 )
-from harness.errors import EnumerationError, InputError
+from harness.errors import InputError
 from harness.formulations import BoolArray, FloatArray, masked_gram, ridge_value
-from harness.instances import Instance, gaussian_design, gaussian_instance, make_rng
+from harness.instances import LABEL_MODELS, gaussian_design, make_rng
 from harness.kinds import register_kind
-from harness.patterns import enumerate_pattern_set
-from harness.sweep.schema import Interval, IntList, Options, declare_kind_params, parse_P_list
+from harness.kinds.common import BetaRule, SyntheticInstance
+from harness.params import Interval, IntList, Options, param, parse_P_list
 
 #: Theorem 3.4 bracket constants: ``c1 = 1/2`` is THEORY.md's example; ``c2 = 2`` is derived
 #: here [RECON] from the upper tail of matrix Chernoff on the whitened matrices
@@ -102,25 +103,54 @@ class _Timer:
         return time.perf_counter() - self.t0
 
 
-def _nd(point: dict[str, Any]) -> tuple[int, int]:
-    n, d = int(point["n"]), int(point["d"])
-    if n < 1 or d < 1:
-        raise InputError(f"n and d must be integers >= 1; got n={n}, d={d}")
-    return n, d
+_DELTA = Interval(float, 0.0, 1.0, closed="neither")
+SHARPNESS_MODELS = ("data", "aG")
 
 
-def _instance(point: dict[str, Any], seed: np.random.SeedSequence, labels: str) -> Instance:
-    """(A1) instance of the point (labels default ``labels`` unless the spec sets them)."""
-    n, d = _nd(point)
-    return gaussian_instance(
-        n,
-        d,
-        seed=seed,
-        labels=point.get("labels", labels),
-        width=int(point.get("teacher_width", 5)),
-        weight_law=point.get("weight_law", "gaussian"),
-        noise=float(point.get("noise", 0.0)),
-    )
+@dataclass(frozen=True, kw_only=True)
+class KappaParams(SyntheticInstance):
+    """``kappa``: an (A1) design; ``n_mc`` Monte-Carlo draws of Sigma to compare (0: none)."""
+
+    n_mc: int = param(Interval(int, 0, None), 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChernoffParams(SyntheticInstance):
+    """``chernoff_rank``: ``P`` directly or ``P_mult`` times the Prop 3.2 threshold."""
+
+    labels: str = param(Options(LABEL_MODELS), "gaussian")
+    delta: float = param(_DELTA, 0.1)
+    P: int | None = param(Interval(int, 1, None), None)
+    P_mult: float | None = param(Interval(float, 0.0, None, closed="neither"), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RidgeParams(SyntheticInstance, BetaRule):
+    """``ridge``: nested pattern counts ``P_list``, the beta rule, ``delta``."""
+
+    P_list: str = param(IntList())
+    delta: float = param(_DELTA, 0.1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SharpnessParams(SyntheticInstance):
+    """``sharpness``: cone model and the sizes of the direction batches; SOCP tolerance."""
+
+    model: str = param(Options(SHARPNESS_MODELS), "data")
+    n_random: int = param(Interval(int, 1, None), 16)
+    n_check: int = param(Interval(int, 1, None), 16)
+    n_ascent: int = param(Interval(int, 0, None), 4)
+    tol: float = param(Interval(float, 0.0, 1.0, closed="neither"), 1e-7)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaxcutParams(SyntheticInstance):
+    """``maxcut``: ``P`` patterns for S_bar; exact MAX-CUT size, enumeration cap, ``n_h``."""
+
+    P: int = param(Interval(int, 1, None))
+    exact_max_n: int = param(Interval(int, 0, 24), MAXCUT_EXACT_MAX_N)
+    enum_cap: int = param(Interval(int, 1, None), DEFAULT_ENUM_CAP)
+    n_h: int = param(Interval(int, 1, None), DEFAULT_N_H)
 
 
 def gaussian_patterns_iid(X: FloatArray, P: int, rng: np.random.Generator) -> BoolArray:
@@ -142,19 +172,20 @@ def _lambda_extremes(S: FloatArray) -> tuple[float, float]:
     return float(ev[0]), float(ev[-1])
 
 
-def _pattern_count(point: dict[str, Any], kappa_value: float, n: int) -> tuple[int, int]:
+def _pattern_count(p: ChernoffParams, kappa_value: float, n: int) -> tuple[int, int]:
     """``(P_used, P_threshold)`` from ``P`` or ``P_mult * ceil(8 kappa log(n / delta))``."""
-    delta = float(point.get("delta", 0.1))
-    threshold = chernoff_pattern_count(kappa_value, n, delta) if math.isfinite(kappa_value) else -1
-    if "P" in point and "P_mult" in point:
+    threshold = (
+        chernoff_pattern_count(kappa_value, n, p.delta) if math.isfinite(kappa_value) else -1
+    )
+    if p.P is not None and p.P_mult is not None:
         raise InputError("set only one of 'P' and 'P_mult'; got both")
-    if "P" in point:
-        return int(point["P"]), threshold
-    if "P_mult" not in point:
+    if p.P is not None:
+        return p.P, threshold
+    if p.P_mult is None:
         raise InputError("one of 'P' or 'P_mult' is required")
     if threshold < 0:
         raise InputError("P_mult needs a finite kappa (Sigma is singular for this X)")
-    return max(1, math.ceil(float(point["P_mult"]) * threshold)), threshold
+    return max(1, math.ceil(p.P_mult * threshold)), threshold
 
 
 # --------------------------------------------------------------------------- kappa
@@ -173,13 +204,13 @@ KAPPA_COLUMNS = (
 )
 
 
-@register_kind("kappa")
-def kappa_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind("kappa", params=KappaParams, requires=[("n", "c"), ("d",)])
+def kappa_kind(p: KappaParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """``kappa = ||X||_2^2 / lambda_min(Sigma)``, THEORY.md §A4 (boxed) and Thm 3.9 (P4).
 
     Parameters
     ----------
-    point : dict
+    p : the kind's parameter dataclass
         ``n`` (or ``c`` with ``n = round(c d)``), ``d``; optional ``n_mc`` (default 0): if
         positive, the Monte-Carlo mean of ``n_mc`` draws of ``D_h X X^T D_h`` is compared
         with the closed form (``sigma_mc_rel_err``, relative Frobenius error).
@@ -192,7 +223,7 @@ def kappa_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
         ``lambda_min_sigma``, ``lambda_max_sigma``, ``X_norm2 = ||X||_2^2``, the heuristic
         level ``4 (1 + sqrt(n/d))^2`` and timings.
     """
-    n, d = _nd(point)
+    n, d = p.n, p.d
     x_seed, mc_seed = seed.spawn(2)
     X = gaussian_design(n, d, make_rng(x_seed))
     t = _Timer.start()
@@ -204,7 +235,7 @@ def kappa_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
     kap = ratio_to_lambda_min(x_norm2, lmin, lmax)
     time_kappa = t.elapsed()
     heur = kappa_heuristic(n, d)
-    n_mc = int(point.get("n_mc", 0))
+    n_mc = p.n_mc
     mc_err = math.nan
     if n_mc > 0:
         S_mc = sigma_monte_carlo(X, n_mc, make_rng(mc_seed))
@@ -224,13 +255,6 @@ def kappa_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
             "time_kappa_s": time_kappa,
         }
     ]
-
-
-declare_kind_params(
-    "kappa",
-    params={"n_mc": Interval(int, 0, None)},
-    requires=[("n", "c"), ("d",)],
-)
 
 
 # --------------------------------------------------------------------------- chernoff_rank
@@ -261,8 +285,12 @@ CHERNOFF_COLUMNS = (
 )
 
 
-@register_kind("chernoff_rank")
-def chernoff_rank_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind(
+    "chernoff_rank",
+    params=ChernoffParams,
+    requires=[("n", "c"), ("d",), ("P", "P_mult"), ("delta",)],
+)
+def chernoff_rank_kind(p: ChernoffParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Matrix Chernoff and full rank with ``P`` sampled patterns, THEORY.md §A4 Prop 3.2 (P8, P9).
 
     Draws an (A1) instance and ``P`` i.i.d. Gaussian patterns (duplicates kept). ``P`` is
@@ -277,7 +305,7 @@ def chernoff_rank_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> l
 
     Parameters
     ----------
-    point : dict
+    p : the kind's parameter dataclass
         ``n`` or ``c``, ``d``, ``delta`` (in (0, 1)), and ``P`` or ``P_mult``; optional
         instance fields (labels default ``"gaussian"``, ``y ~ N(0, I)``).
     seed : SeedSequence
@@ -288,18 +316,18 @@ def chernoff_rank_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> l
         One row with :data:`CHERNOFF_COLUMNS` (``P_threshold`` is ``-1`` when ``kappa`` is
         infinite).
     """
-    n, d = _nd(point)
+    n, d = p.n, p.d
     inst_seed, pattern_seed = seed.spawn(2)
-    inst = _instance(point, inst_seed, "gaussian")
+    inst = p.instance(inst_seed)
     X, y = inst.X, inst.y
-    delta = float(point.get("delta", 0.1))
+    delta = p.delta
     t = _Timer.start()
     Sigma = sigma_closed_form(X)
     lmin_sigma, lmax_sigma = _lambda_extremes(Sigma)
     x_norm2 = float(np.linalg.norm(X, 2)) ** 2
     kap = ratio_to_lambda_min(x_norm2, lmin_sigma, lmax_sigma)
     time_sigma = t.elapsed()
-    P, threshold = _pattern_count(point, kap, n)
+    P, threshold = _pattern_count(p, kap, n)
     t = _Timer.start()
     D = gaussian_patterns_iid(X, P, make_rng(pattern_seed))
     P_unique = int(np.unique(np.packbits(D, axis=0), axis=1).shape[1])
@@ -348,16 +376,6 @@ def chernoff_rank_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> l
     ]
 
 
-declare_kind_params(
-    "chernoff_rank",
-    params={
-        "P_mult": Interval(float, 0.0, None, closed="neither"),
-        "delta": Interval(float, 0.0, 1.0, closed="neither"),
-    },
-    requires=[("n", "c"), ("d",), ("P", "P_mult"), ("delta",)],
-)
-
-
 # --------------------------------------------------------------------------- ridge
 RIDGE_COLUMNS = (
     "c_eff",
@@ -381,8 +399,12 @@ RIDGE_COLUMNS = (
 )
 
 
-@register_kind("ridge")
-def ridge_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind(
+    "ridge",
+    params=RidgeParams,
+    requires=[("n", "c"), ("d",), ("P_list",), ("beta", "beta_rel"), ("delta",)],
+)
+def ridge_kind(p: RidgeParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """l2^2-regularised relaxation against its concentration value, THEORY.md §A4 Thm 3.4 (P10).
 
     One (A1) instance and one i.i.d. draw of ``max(P_list)`` Gaussian patterns (duplicates
@@ -397,7 +419,7 @@ def ridge_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
 
     Parameters
     ----------
-    point : dict
+    p : the kind's parameter dataclass
         ``n`` or ``c``, ``d``, ``P_list`` (e.g. ``"16,64,256"``), ``delta``, and ``beta``
         (absolute) or ``beta_rel`` (a fraction of ``beta_max = max_i ||X^T D_i y||`` over the
         ``max(P_list)`` patterns); optional instance fields (labels default ``"planted"``).
@@ -408,11 +430,11 @@ def ridge_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
     list of dict
         One row per ``P`` with :data:`RIDGE_COLUMNS`.
     """
-    n, d = _nd(point)
-    Ps = parse_P_list(point["P_list"])
-    delta = float(point.get("delta", 0.1))
+    n, d = p.n, p.d
+    Ps = parse_P_list(p.P_list)
+    delta = p.delta
     inst_seed, pattern_seed = seed.spawn(2)
-    inst = _instance(point, inst_seed, "planted")
+    inst = p.instance(inst_seed)
     X, y = inst.X, inst.y
     Sigma = sigma_closed_form(X)
     lmin_sigma, lmax_sigma = _lambda_extremes(Sigma)
@@ -421,7 +443,7 @@ def ridge_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
     threshold = chernoff_pattern_count(kap, n, delta) if math.isfinite(kap) else -1
     D_all = gaussian_patterns_iid(X, Ps[-1], make_rng(pattern_seed))
     bmax = F.beta_max(X, y, D_all)
-    beta = float(point["beta"]) if "beta" in point else float(point["beta_rel"]) * bmax
+    beta = p.beta_value(bmax)
     if not beta > 0:
         raise InputError(f"beta must be > 0; got {beta!r} (beta_max = {bmax:g})")
     rows = []
@@ -435,7 +457,12 @@ def ridge_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
         p_c1 = thm34_concentration(beta, y, P, Sigma, c=RIDGE_C1)
         p_c2 = thm34_concentration(beta, y, P, Sigma, c=RIDGE_C2)
         time_conc = t.elapsed()
-        gev = scipy.linalg.eigh(empirical_S_bar(X, D), Sigma, eigvals_only=True)
+        # the generalised eigenvalues need Sigma positive definite; with d = 1 (or any X
+        # whose Sigma is singular, kappa = inf) the constants c1_hat, c2_hat do not exist
+        if math.isfinite(kap) and lmin_sigma > 0:
+            gev = scipy.linalg.eigh(empirical_S_bar(X, D), Sigma, eigvals_only=True)
+        else:
+            gev = np.array([math.nan, math.nan])
         rows.append(
             {
                 "c_eff": n / d,
@@ -461,15 +488,7 @@ def ridge_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict
     return rows
 
 
-declare_kind_params(
-    "ridge",
-    params={"P_list": IntList(), "delta": Interval(float, 0.0, 1.0, closed="neither")},
-    requires=[("n", "c"), ("d",), ("P_list",), ("beta", "beta_rel"), ("delta",)],
-)
-
-
 # --------------------------------------------------------------------------- sharpness
-SHARPNESS_MODELS = ("data", "aG")
 SHARPNESS_COLUMNS = (
     "c_eff",
     "C_sup_lower_est",
@@ -510,8 +529,8 @@ def _worst_pair(lhs: FloatArray, rhs: FloatArray) -> tuple[float, float, int]:
     return float(lhs[ok][j]), float(rhs[ok][j]), n_viol
 
 
-@register_kind("sharpness")
-def sharpness_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind("sharpness", params=SharpnessParams, requires=[("n", "c"), ("d",)])
+def sharpness_kind(p: SharpnessParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Cone sharpness and the Chebyshev-centre bound, THEORY.md §A5 Def 4.1, Prop 4.3, Thm 4.4.
 
     The cone ``K = {w : A w >= 0}`` is ``A = (2 D_h - I) X`` with ``X`` an (A1) design and
@@ -533,7 +552,7 @@ def sharpness_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
 
     Parameters
     ----------
-    point : dict
+    p : the kind's parameter dataclass
         ``n`` or ``c``, ``d``; optional ``model`` (``"data"``), ``n_random`` (16),
         ``n_check`` (16), ``n_ascent`` (4), ``tol`` (1e-7).
     seed : SeedSequence
@@ -544,14 +563,9 @@ def sharpness_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
         One row with :data:`SHARPNESS_COLUMNS`; ``sharp_status`` is ``"optimal"`` when every
         SOCP batch solved to optimality, else the first other status.
     """
-    n, d = _nd(point)
-    model = str(point.get("model", "data"))
-    if model not in SHARPNESS_MODELS:
-        raise InputError(f"model must be one of {list(SHARPNESS_MODELS)}; got {model!r}")
-    tol = float(point.get("tol", 1e-7))
-    n_random = int(point.get("n_random", 16))
-    n_check = int(point.get("n_check", 16))
-    n_ascent = int(point.get("n_ascent", 4))
+    n, d = p.n, p.d
+    model = p.model
+    tol, n_random, n_check, n_ascent = p.tol, p.n_random, p.n_check, p.n_ascent
     cone_seed, dir_seed = seed.spawn(2)
     crng = make_rng(cone_seed)
     if model == "data":
@@ -625,18 +639,6 @@ def sharpness_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
     ]
 
 
-declare_kind_params(
-    "sharpness",
-    params={
-        "model": Options(SHARPNESS_MODELS),
-        "n_random": Interval(int, 1, None),
-        "n_check": Interval(int, 1, None),
-        "n_ascent": Interval(int, 0, None),
-    },
-    requires=[("n", "c"), ("d",)],
-)
-
-
 # --------------------------------------------------------------------------- maxcut
 MAXCUT_COLUMNS = (
     "c_eff",
@@ -663,34 +665,13 @@ MAXCUT_COLUMNS = (
 )
 
 
-def gamma_all_squared(
-    X: FloatArray, y: FloatArray, rng: np.random.Generator, *, cap: int, n_h: int
-) -> tuple[float, str, int]:
-    """``gamma_all^2 = max_i ||X^T D_i y||^2`` over all patterns, THEORY.md §3.4.
-
-    Exact over :func:`harness.patterns.enumerate_pattern_set` when Cover's count is at most
-    ``cap``; otherwise the max over ``n_h`` Gaussian ``h`` (plus ``h`` along ``+-X^T y``), a
-    LOWER estimate. Returns ``(value, method, patterns used)`` with method ``"enumeration"``
-    or ``"sampled_lower"``.
-    """
-    try:
-        D = enumerate_pattern_set(X, cap=cap).D
-        method = "enumeration"
-    except EnumerationError:
-        H = rng.standard_normal((X.shape[1], n_h))
-        g = X.T @ y
-        H = np.concatenate([H, g[:, None], -g[:, None]], axis=1)
-        D = (X @ H) >= 0
-        method = "sampled_lower"
-    G = X.T @ (D * y[:, None])
-    return float(np.max((G * G).sum(axis=0), initial=0.0)), method, int(D.shape[1])
-
-
-@register_kind("maxcut")
-def maxcut_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind("maxcut", params=MaxcutParams, requires=[("n", "c"), ("d",), ("P",)])
+def maxcut_kind(p: MaxcutParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """``gamma_all^2`` against the MAX-CUT value and the bound (7), THEORY.md §3.4 (P7, P6).
 
-    * ``gamma_all_sq``: :func:`gamma_all_squared` (exact when ``gamma_is_exact``).
+    * ``gamma_all_sq``: the square of :func:`harness.certificates.gamma_all`: exact by
+      enumeration when Cover's count is at most ``enum_cap``, else the max over ``n_h``
+      Gaussian ``h`` and ``+-X^T y`` (a LOWER estimate; ``gamma_is_exact`` says which).
     * ``maxcut_value``: ``max_s s^T M s``, ``M = diag(y) X X^T diag(y)``: exact by
       enumeration when the number of non-zero labels is at most ``exact_max_n`` (default
       :data:`MAXCUT_EXACT_MAX_N`, ``maxcut_method="exact"``), else the certified
@@ -704,7 +685,7 @@ def maxcut_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dic
 
     Parameters
     ----------
-    point : dict
+    p : the kind's parameter dataclass
         ``n`` or ``c``, ``d``, ``P``; optional ``exact_max_n``, ``enum_cap``
         (:data:`DEFAULT_ENUM_CAP`), ``n_h`` (:data:`DEFAULT_N_H`), instance fields (labels
         default ``"planted"``).
@@ -715,19 +696,14 @@ def maxcut_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dic
     list of dict
         One row with :data:`MAXCUT_COLUMNS`.
     """
-    n, d = _nd(point)
+    n, d = p.n, p.d
     inst_seed, h_seed, sdp_seed, pattern_seed = seed.spawn(4)
-    inst = _instance(point, inst_seed, "planted")
+    inst = p.instance(inst_seed)
     X, y = inst.X, inst.y
-    exact_max_n = int(point.get("exact_max_n", MAXCUT_EXACT_MAX_N))
+    exact_max_n = p.exact_max_n
     t = _Timer.start()
-    gamma_sq, gmethod, P_all = gamma_all_squared(
-        X,
-        y,
-        make_rng(h_seed),
-        cap=int(point.get("enum_cap", DEFAULT_ENUM_CAP)),
-        n_h=int(point.get("n_h", DEFAULT_N_H)),
-    )
+    gam = gamma_all(X, y, make_rng(h_seed), enumerate_cap=p.enum_cap, n_h=p.n_h)
+    gamma_sq, gmethod, P_all = gam.value**2, gam.method, gam.n_patterns
     time_gamma = t.elapsed()
     keep = y != 0
     M = maxcut_matrix(X[keep], y[keep])
@@ -746,7 +722,7 @@ def maxcut_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dic
         sdp_upper, sdp_lower = sdp.upper, sdp.lower
         sdp_status = str(sdp.extra.get("status", "optimal"))
     value = exact if math.isfinite(exact) else sdp_upper
-    P = int(point["P"])
+    P = p.P
     t = _Timer.start()
     D = gaussian_patterns_iid(X, P, make_rng(pattern_seed))
     lmin_sbar = lambda_min(empirical_S_bar(X, D))
@@ -779,16 +755,6 @@ def maxcut_kind(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dic
     ]
 
 
-declare_kind_params(
-    "maxcut",
-    params={
-        "exact_max_n": Interval(int, 0, 24),
-        "enum_cap": Interval(int, 1, None),
-        "n_h": Interval(int, 1, None),
-    },
-    requires=[("n", "c"), ("d",), ("P",)],
-)
-
 __all__ = [
     "CHERNOFF_COLUMNS",
     "KAPPA_COLUMNS",
@@ -796,7 +762,6 @@ __all__ = [
     "RIDGE_COLUMNS",
     "SHARPNESS_COLUMNS",
     "chernoff_rank_kind",
-    "gamma_all_squared",
     "gaussian_patterns_iid",
     "kappa_kind",
     "maxcut_kind",

@@ -24,7 +24,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from harness.errors import HarnessError
-from harness.plots.common import failed_note, save_figure, usable_table
+from harness.plots.common import failed_note, median_band, quartiles, save_figure, usable_table
 
 REQUIRED_COLUMNS = ("dataset", "width", "step", "final", "frac_neuron", "frac_entry")
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)))
@@ -109,14 +109,10 @@ def plot_coupling(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     for j, ds in enumerate(datasets):
         sub = trace[trace["dataset"] == ds]
         for (w, meth, lr), g in sub.groupby(["width", "method", "lr"], dropna=False):
-            grouped = g.groupby("step")
-            steps = np.asarray(sorted(grouped.groups), dtype=float)
             style = styles[(str(meth), float(lr))]
             for row, (col, _) in enumerate(panels):
-                q = grouped[col].quantile([0.25, 0.5, 0.75]).unstack()
-                ax = axes[row, j]
-                ax.plot(steps, q[0.5], color=colors[w], ls=style, lw=1.4)
-                ax.fill_between(steps, q[0.25], q[0.75], color=colors[w], alpha=0.15, lw=0)
+                q = quartiles(g, "step", col)
+                median_band(axes[row, j], q, colors[w], ls=style, marker=None, alpha=0.15)
         fin_ds = fin[fin["dataset"] == ds]
         n_div = int((fin_ds["status"] == "diverged").sum()) if "status" in fin_ds else 0
         title = (

@@ -23,7 +23,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from harness.errors import HarnessError
-from harness.plots.common import failed_note, save_figure, usable_table
+from harness.plots.common import failed_note, median_band, quartiles, save_figure, usable_table
 
 REQUIRED_COLUMNS = ("dataset", "P", "beta_rel", "test_acc", "status")
 LINESTYLES = {"relu": "-", "gated": "--"}
@@ -35,13 +35,6 @@ def _one_value(g: pd.DataFrame, col: str) -> str:
         return "?"
     vals = sorted({f"{v:g}" if isinstance(v, float) else str(v) for v in g[col].dropna()})
     return "/".join(vals) if vals else "?"
-
-
-def _q(p: float) -> Any:
-    def f(s: pd.Series) -> float:
-        return float(s.quantile(p))
-
-    return f
 
 
 def plot_regularization(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
@@ -90,27 +83,11 @@ def plot_regularization(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     for j, ds in enumerate(datasets):
         sub = good[good["dataset"] == ds]
         for (P, form), g in sub.groupby(["P", "formulation"]):
-            agg: dict[str, Any] = {
-                "acc": ("test_acc", "median"),
-                "acc_lo": ("test_acc", _q(0.25)),
-                "acc_hi": ("test_acc", _q(0.75)),
-            }
-            if has_mse:
-                agg.update(
-                    mse=("test_mse", "median"),
-                    mse_lo=("test_mse", _q(0.25)),
-                    mse_hi=("test_mse", _q(0.75)),
-                )
-            stats = g.groupby("beta_rel").agg(**agg).sort_index()
-            x = stats.index.to_numpy(dtype=float)
             ls = LINESTYLES.get(str(form), ":")
-            panels = [("acc", 0)] + ([("mse", 1)] if has_mse else [])
-            for pre, row in panels:
-                ax = axes[row, j]
-                ax.plot(x, stats[pre], color=colors[P], ls=ls, marker="o", ms=3, lw=1.4)
-                ax.fill_between(
-                    x, stats[f"{pre}_lo"], stats[f"{pre}_hi"], color=colors[P], alpha=0.15, lw=0
-                )
+            panels = [("test_acc", 0)] + ([("test_mse", 1)] if has_mse else [])
+            for col, row in panels:
+                q = quartiles(g, "beta_rel", col)
+                median_band(axes[row, j], q, colors[P], ls=ls, ms=3, alpha=0.15)
         if "test_acc_majority" in sub.columns:
             axes[0, j].axhline(
                 float(sub["test_acc_majority"].median()), color="gray", ls=":", lw=1.0

@@ -35,7 +35,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
 from harness.errors import HarnessError
-from harness.plots.common import save_figure, usable_table
+from harness.plots.common import median_band, quartiles, save_figure, usable_table
 
 FIG1_COLUMNS = ("n", "d", "P_sampled", "p_relu", "p_gated", "pstar_lower", "pstar_upper")
 FIG2_COLUMNS = ("n", "P_mode", "p_relu", "R_cert", "R_est")
@@ -52,11 +52,6 @@ def _masked(df: pd.DataFrame, col: str, status: str) -> tuple[pd.Series, int]:
         bad = (df[status] != "optimal").to_numpy()
         return vals.mask(bad), int(bad.sum())
     return vals, 0
-
-
-def _quartiles(df: pd.DataFrame, x: str, col: str) -> pd.DataFrame:
-    q = df.groupby(x)[col].quantile([0.25, 0.5, 0.75]).unstack()
-    return q.reindex(columns=[0.25, 0.5, 0.75])
 
 
 def _one(df: pd.DataFrame, col: str) -> str:
@@ -101,9 +96,7 @@ def _n_ticks(ax: Any, values: Any) -> None:
 
 
 def _band(ax: Any, q: pd.DataFrame, color: Any, ls: Any, label: str | None, marker: str) -> None:
-    x = np.asarray(q.index, dtype=float)
-    ax.plot(x, q[0.5], color=color, ls=ls, marker=marker, ms=3.5, lw=1.4, label=label)
-    ax.fill_between(x, q[0.25], q[0.75], color=color, alpha=0.15, lw=0)
+    median_band(ax, q, color, label, ls=ls, marker=marker, ms=3.5, alpha=0.15)
 
 
 # --------------------------------------------------------------------------- Figure 1
@@ -214,8 +207,8 @@ def _fig1_panel(ax: Any, sub: pd.DataFrame, rel: bool) -> None:
     ax.axhline(hi, color="0.35", lw=0.8)
     if gd.notna().any():
         ax.axhline(float(np.nanmedian(gd)), color="tab:red", ls=":", lw=1.4)
-    _band(ax, _quartiles(sub, "P_sampled", cols[0]), "tab:blue", "-", None, "o")
-    _band(ax, _quartiles(sub, "P_sampled", cols[1]), "tab:green", "--", None, "s")
+    _band(ax, quartiles(sub, "P_sampled", cols[0]), "tab:blue", "-", None, "o")
+    _band(ax, quartiles(sub, "P_sampled", cols[1]), "tab:green", "--", None, "s")
     ax.set_xscale("log", base=2)
     ax.grid(alpha=0.3, lw=0.5)
 
@@ -274,18 +267,18 @@ def plot_fig2(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
             g = sub[sub["_c"] == c]
             if g.empty:
                 continue
-            qc = _quartiles(g, "n", "R_cert")
-            qe = _quartiles(g, "n", "R_est")
+            qc = quartiles(g, "n", "R_cert")
+            qe = quartiles(g, "n", "R_est")
             _band(axes[0, j], qc, colors[c], "-", None, "o")
             _band(axes[0, j], qe, colors[c], "--", None, "s")
-            first = qc[0.5].dropna()
+            first = qc["q50"].dropna()
             if len(first):
                 n0 = float(first.index[0])
                 ns = np.asarray(first.index, dtype=float)
                 shape = float(first.iloc[0]) * np.sqrt(np.log(2 * ns) / math.log(2 * n0))
                 axes[0, j].plot(ns, shape, color=colors[c], ls=":", lw=1.2)
-            _band(axes[1, j], _quartiles(g, "n", "_wc"), colors[c], "-", None, "o")
-            _band(axes[1, j], _quartiles(g, "n", "_we"), colors[c], "--", None, "s")
+            _band(axes[1, j], quartiles(g, "n", "_wc"), colors[c], "-", None, "o")
+            _band(axes[1, j], quartiles(g, "n", "_we"), colors[c], "--", None, "s")
         if mode == "rule":
             k = int(sub["P_capped"].astype(bool).sum()) if "P_capped" in sub else 0
             head = (
@@ -378,13 +371,13 @@ def plot_fig8(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
             g = df[(df["_c"] == c) & (df["method_used"].astype(str) == m)]
             if g.empty:
                 continue
-            qw = _quartiles(g, "n", "loss_over_pstar_lower")
-            qb = _quartiles(g, "n", "loss_over_pstar_upper")
+            qw = quartiles(g, "n", "loss_over_pstar_lower")
+            qb = quartiles(g, "n", "loss_over_pstar_upper").reindex(qw.index)
             x = np.asarray(qw.index, dtype=float)
-            ax.fill_between(x, qb[0.25], qw[0.75], color=colors[c], alpha=0.12, lw=0)
-            ax.plot(x, qw[0.5], color=colors[c], ls=styles[m], marker="v", ms=4, lw=1.3)
-            ax.plot(x, qb[0.5], color=colors[c], ls=styles[m], marker="^", ms=4, lw=1.3)
-            first = qw[0.5].dropna()
+            ax.fill_between(x, qb["q25"], qw["q75"], color=colors[c], alpha=0.12, lw=0)
+            ax.plot(x, qw["q50"], color=colors[c], ls=styles[m], marker="v", ms=4, lw=1.3)
+            ax.plot(x, qb["q50"], color=colors[c], ls=styles[m], marker="^", ms=4, lw=1.3)
+            first = qw["q50"].dropna()
             if len(first):
                 n0 = float(first.index[0])
                 xs = np.asarray(first.index, dtype=float)
@@ -396,7 +389,7 @@ def plot_fig8(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
                     lw=1.0,
                 )
             if has_gap:
-                qg = _quartiles(g, "n", "_gap")
+                qg = quartiles(g, "n", "_gap")
                 _band(axes[0, 1], qg, colors[c], styles[m], None, "o")
     ax.set_xscale("log")
     _n_ticks(ax, df["n"])

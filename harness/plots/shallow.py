@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from harness.errors import HarnessError
+from harness.plots.common import median_band, quartiles, save_figure
 
 FLOOR = 1e-32
 FIG1_COLUMNS = ("n", "d", "method", "iter", "train_error", "test_error", "recovery_error")
@@ -126,33 +126,6 @@ def _seeds(df: pd.DataFrame) -> int:
     return int(df.groupby(["n", "method", "iter"]).size().max()) if "iter" in df.columns else 1
 
 
-def _quantiles(grp: pd.DataFrame, by: str, col: str) -> pd.DataFrame:
-    vals = grp[[by, col]].copy()
-    vals[col] = vals[col].astype(float).clip(lower=FLOOR)
-    q = vals.groupby(by)[col].quantile([0.25, 0.5, 0.75]).unstack()
-    q.columns = ["q25", "q50", "q75"]
-    return q.sort_index()
-
-
-def _save(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
-    FigureCanvasAgg(fig)
-    paths = []
-    for ext in ("pdf", "png"):
-        path = out_dir / f"{stem}.{ext}"
-        fig.savefig(path, dpi=150 if ext == "png" else None)
-        paths.append(path)
-    return paths
-
-
-def _out_dir(out_dir: str | os.PathLike[str]) -> Path:
-    path = Path(out_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise HarnessError(f"cannot create output directory {path}: {exc}") from exc
-    return path
-
-
 def plot_shallow_fig1(df: pd.DataFrame, out_dir: str | os.PathLike[str]) -> list[Path]:
     """Fig. 1 of Part C: GD (2) vs RGD (5), error against iteration, one column per ``n``.
 
@@ -184,7 +157,7 @@ def plot_shallow_fig1(df: pd.DataFrame, out_dir: str | os.PathLike[str]) -> list
     ok = ok[ok["iter"] >= 1]
     if len(ok) == 0:
         raise HarnessError(f"{what}: no successful run with logged iterations to plot")
-    out = _out_dir(out_dir)
+    out = Path(out_dir)
     settings = _settings(ok)
     paths: list[Path] = []
     errors = (
@@ -207,11 +180,10 @@ def plot_shallow_fig1(df: pd.DataFrame, out_dir: str | os.PathLike[str]) -> list
                     rows = sub[sub["method"] == method]
                     if len(rows) == 0 or rows[col].isna().all():
                         continue
-                    q = _quantiles(rows, "iter", col)
+                    q = quartiles(rows, "iter", col, floor=FLOOR)
                     color = _COLORS.get(method)
                     label = "GD (2)" if method == "gd" else _LABELS.get(method, method)
-                    ax.plot(q.index, q["q50"], color=color, label=label)
-                    ax.fill_between(q.index, q["q25"], q["q75"], color=color, alpha=0.25, lw=0)
+                    median_band(ax, q, color, label, marker=None, alpha=0.25)
                 ax.set_xscale("log")
                 ax.set_yscale("log")
                 ax.grid(True, which="major", alpha=0.3)
@@ -232,7 +204,7 @@ def plot_shallow_fig1(df: pd.DataFrame, out_dir: str | os.PathLike[str]) -> list
             + "."
         )
         fig.suptitle(caption, fontsize=9)
-        paths += _save(fig, out, _stem("shallow_fig1", setting, len(settings) > 1))
+        paths += save_figure(fig, out, _stem("shallow_fig1", setting, len(settings) > 1))
     return paths
 
 
@@ -266,7 +238,7 @@ def plot_shallow_fig2(df: pd.DataFrame, out_dir: str | os.PathLike[str]) -> list
     ok = ok[ok["is_final"].fillna(False).astype(bool)]
     if len(ok) == 0:
         raise HarnessError(f"{what}: no successful run with a final row to plot")
-    out = _out_dir(out_dir)
+    out = Path(out_dir)
     settings = _settings(ok)
     paths: list[Path] = []
     panels = (
@@ -283,13 +255,12 @@ def plot_shallow_fig2(df: pd.DataFrame, out_dir: str | os.PathLike[str]) -> list
         for ax, (col, ylabel) in zip(axes, panels):
             for method in methods:
                 rows = grp[grp["method"] == method]
-                q = _quantiles(rows, "n", col)
+                q = quartiles(rows, "n", col, floor=FLOOR)
                 color = _COLORS.get(method)
                 label = _LABELS.get(method, method)
                 if method == "gd":
                     label = "GD (11)"
-                ax.plot(q.index, q["q50"], "o-", color=color, label=label)
-                ax.fill_between(q.index, q["q25"], q["q75"], color=color, alpha=0.25, lw=0)
+                median_band(ax, q, color, label, alpha=0.25)
             ax.axvline(d, color="gray", ls=":", lw=1)
             if m is not None:
                 ax.axvline(m * d, color="gray", ls="--", lw=1)
@@ -309,5 +280,5 @@ def plot_shallow_fig2(df: pd.DataFrame, out_dir: str | os.PathLike[str]) -> list
             + "."
         )
         fig.suptitle(caption, fontsize=9)
-        paths += _save(fig, out, _stem("shallow_fig2", setting, len(settings) > 1))
+        paths += save_figure(fig, out, _stem("shallow_fig2", setting, len(settings) > 1))
     return paths

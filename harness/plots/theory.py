@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import ticker
 
-from harness.plots.common import failed_note, save_figure, usable_table
+from harness.plots.common import failed_note, median_band, quartiles, save_figure, usable_table
 
 FIG3_COLUMNS = ("d", "c_eff", "kappa", "kappa_heuristic")
 FIG4_COLUMNS = ("n", "c_eff", "C_sup_lower_est", "Z_max_lower_est")
@@ -43,15 +43,6 @@ def _c_key(df: pd.DataFrame) -> pd.Series:
     if "c" in df.columns and df["c"].notna().all():
         return df["c"].astype(float)
     return df["c_eff"].astype(float).round(3)
-
-
-def _quartiles(g: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
-    """Median and IQR of ``y`` per value of ``x`` (finite values only), sorted by ``x``."""
-    h = g[[x, y]].replace([np.inf, -np.inf], np.nan).dropna()
-    q = h.groupby(x)[y].quantile([0.25, 0.5, 0.75]).unstack()
-    q.columns = ["q25", "q50", "q75"]
-    q["count"] = h.groupby(x)[y].size()
-    return q.sort_index()
 
 
 def _seeds_text(df: pd.DataFrame, keys: list[str]) -> str:
@@ -73,14 +64,6 @@ def _log_axis(
         axis.set_major_locator(ticker.LogLocator(subs=subs))
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(ticker.NullFormatter())
-
-
-def _band(
-    ax: Any, q: pd.DataFrame, color: Any, label: str, marker: str = "o", ls: str = "-"
-) -> None:
-    x = q.index.to_numpy(dtype=float)
-    ax.plot(x, q["q50"], color=color, marker=marker, ms=4, lw=1.4, ls=ls, label=label)
-    ax.fill_between(x, q["q25"], q["q75"], color=color, alpha=0.2, lw=0)
 
 
 # --------------------------------------------------------------------------- Figure 3
@@ -111,10 +94,10 @@ def plot_fig3(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.4, 3.4))
     for c in cs:
         g = df[df["c_key"] == c]
-        q = _quartiles(g, "d", "kappa")
+        q = quartiles(g, "d", "kappa")
         if q.empty:
             continue
-        _band(ax1, q, colors[c], f"c = {c:g}")
+        median_band(ax1, q, colors[c], f"c = {c:g}")
         ax1.axhline(4.0 * (1.0 + np.sqrt(c)) ** 2, color=colors[c], ls="--", lw=1.0)
     _log_axis(ax1, "x", df["d"].unique())
     _log_axis(ax1, "y")
@@ -126,8 +109,8 @@ def plot_fig3(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
 
     d_fix = int(df["d"].max())
     g = df[df["d"] == d_fix]
-    q = _quartiles(g, "c_key", "kappa")
-    _band(ax2, q, "C0", f"measured κ, d = {d_fix}")
+    q = quartiles(g, "c_key", "kappa")
+    median_band(ax2, q, "C0", f"measured κ, d = {d_fix}")
     c_grid = np.geomspace(min(cs), max(cs), 100)
     ax2.plot(c_grid, 4.0 * (1.0 + np.sqrt(c_grid)) ** 2, "k--", lw=1.0, label="4(1+√c)²")
     _log_axis(ax2, "x", cs)
@@ -195,10 +178,10 @@ def plot_fig4(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     for ax, c in zip(axes[0], cs):
         for m in models:
             g = df[(df["c_key"] == c) & (df["model"].astype(str) == m)]
-            q = _quartiles(g, "n", "C_sup_lower_est")
+            q = quartiles(g, "n", "C_sup_lower_est")
             if q.empty:
                 continue
-            _band(ax, q, colors[m], f"{names.get(m, m)}: Ĉ (lower est. of sup_u C)")
+            median_band(ax, q, colors[m], f"{names.get(m, m)}: Ĉ (lower est. of sup_u C)")
             a = sqrt_log_fit(g["n"].to_numpy(), g["C_sup_lower_est"].to_numpy())
             n_grid = np.geomspace(q.index.min(), q.index.max(), 100)
             ax.plot(
@@ -209,7 +192,7 @@ def plot_fig4(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
                 lw=1.0,
                 label=f"fit {a:.2f}·√(log n)",
             )
-            qc = _quartiles(g, "n", "cheb")
+            qc = quartiles(g, "n", "cheb")
             x = qc.index.to_numpy(dtype=float)
             ax.errorbar(
                 x,
@@ -364,9 +347,9 @@ def plot_fig5(
     for i, (k, g) in enumerate(groups):
         kv = k[0] if isinstance(k, tuple) else k
         lab = f"d = {kv}" if kv is not None else ""
-        _band(ax2, _quartiles(g, "n", "bound7"), f"C{i}", f"bound (7), exact/est. γ {lab}")
+        median_band(ax2, quartiles(g, "n", "bound7"), f"C{i}", f"bound (7), exact/est. γ {lab}")
         if "bound7_maxcut" in g.columns:
-            q = _quartiles(g, "n", "bound7_maxcut")
+            q = quartiles(g, "n", "bound7_maxcut")
             ax2.plot(
                 q.index,
                 q["q50"],
@@ -379,7 +362,7 @@ def plot_fig5(
             )
     if ratio is not None:
         r, _ = usable_table(ratio, ("n", ratio_column), "Figure 5 (measured p~_u / p_u)")
-        _band(ax2, _quartiles(r, "n", ratio_column), "k", "measured p̃_u / p_u", marker="D")
+        median_band(ax2, quartiles(r, "n", ratio_column), "k", "measured p̃_u / p_u", marker="D")
     _log_axis(ax2, "x", df["n"].unique())
     _log_axis(ax2, "y")
     ax2.set_xlabel("number of samples n (log scale)")

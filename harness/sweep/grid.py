@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 import harness
+from harness.errors import SpecError
 from harness.sweep.spec import ScaleConfig, Spec, canonical_json
+
+#: Largest grid (points, seeds included) a run or a status expands without being asked
+#: explicitly (``--allow-large``): 10**5 points are ~3 MB of keys and minutes of hashing
+#: before any work, and far beyond every spec of the paper (the largest has a few hundred).
+MAX_POINTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -104,8 +110,28 @@ def expand_grid(spec: Spec, scale: str = "quick") -> list[Point]:
     return points
 
 
-def _combinations(cfg: ScaleConfig) -> list[dict[str, Any]]:
-    fixed = {name: v for name, v in cfg.axes.items() if not isinstance(v, list)}
+def grid_size(spec: Spec, scale: str = "quick") -> int:
+    """The number of points of ``spec`` at ``scale``, counted without expanding the grid."""
+    cfg = spec.config(scale)
+    size = cfg.seeds
+    for _, values in _units(cfg):
+        size *= len(values)
+    return size
+
+
+def check_grid_size(spec: Spec, scale: str, allow_large: bool = False) -> int:
+    """:func:`grid_size`, refused (``SpecError``) above :data:`MAX_POINTS` unless allowed."""
+    size = grid_size(spec, scale)
+    if size > MAX_POINTS and not allow_large:
+        raise SpecError(
+            f"spec '{spec.name}' ({spec.path}): the {scale} grid has {size} points, more than "
+            f"the limit of {MAX_POINTS}; shrink the axes or pass --allow-large to run it anyway"
+        )
+    return size
+
+
+def _units(cfg: ScaleConfig) -> list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
+    """The independent axes of the product: single list axes and zip groups, spec order."""
     zipped = {name: group for group in cfg.zip for name in group}
     units: list[tuple[tuple[str, ...], list[tuple[Any, ...]]]] = []
     placed: set[tuple[str, ...]] = set()
@@ -120,6 +146,12 @@ def _combinations(cfg: ScaleConfig) -> list[dict[str, Any]]:
             units.append((group, list(zip(*(cfg.axes[g] for g in group)))))
         else:
             units.append(((name,), [(v,) for v in values]))
+    return units
+
+
+def _combinations(cfg: ScaleConfig) -> list[dict[str, Any]]:
+    fixed = {name: v for name, v in cfg.axes.items() if not isinstance(v, list)}
+    units = _units(cfg)
     combos = []
     for choice in itertools.product(*(vals for _, vals in units)):
         params = dict(fixed)

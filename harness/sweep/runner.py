@@ -6,12 +6,18 @@ file system and a killed run loses at most the points in flight. A Python except
 a kind fails that point only (status ``failed``, traceback saved) and the sweep goes on.
 In parallel runs each worker process pins its BLAS pools to one thread (threadpoolctl),
 so ``--jobs N`` uses N cores, not N times the BLAS default.
+
+A run holds the lock of its spec and scale (:meth:`ResultStore.run_lock`): a second run
+of the same spec waits, then skips the points the first one computed. Grids above
+:data:`harness.sweep.grid.MAX_POINTS` points are refused unless ``allow_large=True``.
+A run with nothing to compute and an up-to-date table writes nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 import traceback
 from collections.abc import Iterator
@@ -24,7 +30,7 @@ import numpy as np
 import harness
 from harness.errors import HarnessError, SpecError
 from harness.sweep import provenance
-from harness.sweep.grid import Point, expand_grid
+from harness.sweep.grid import Point, check_grid_size, expand_grid
 from harness.sweep.spec import Spec, load_spec
 from harness.sweep.store import ResultStore
 
@@ -104,6 +110,7 @@ def run_spec(
     force: bool = False,
     results_dir: str | os.PathLike[str] = "results",
     progress: bool = True,
+    allow_large: bool = False,
 ) -> SweepSummary:
     """Compute every pending point of ``spec`` at ``scale`` and compact the table.
 
@@ -125,6 +132,8 @@ def run_spec(
         Root of the results store; results go to ``results_dir/NAME/``.
     progress : bool
         Show a tqdm progress bar on stderr.
+    allow_large : bool
+        Run grids above :data:`harness.sweep.grid.MAX_POINTS` points.
 
     Returns
     -------
@@ -133,9 +142,10 @@ def run_spec(
     Raises
     ------
     SpecError
-        Invalid spec, scale, backend or job count.
+        Invalid spec, scale, backend or job count, or a grid over the size limit.
     HarnessError
-        The run was aborted (e.g. a worker process died); finished points are kept.
+        The run was aborted (e.g. a worker process died; finished points are kept), or
+        the results folder is not writable (nothing is written).
     """
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
@@ -145,24 +155,93 @@ def run_spec(
         raise SpecError(f"jobs must be an int >= 1 or -1 (all cores). Got {n_jobs!r}.")
     if scheduler is not None and backend != "dask":
         raise SpecError("--scheduler needs --backend dask.")
+    check_grid_size(spec, scale, allow_large)
     from harness.kinds import get_kind
 
     fn = get_kind(spec.kind)
     points = expand_grid(spec, scale)
     store = ResultStore(results_dir, spec.name)
-    states = {} if force else store.point_states()
-    todo = [p for p in points if states.get(p.cache_key) != "ok"]
-    summary = SweepSummary(
+    try:
+        if not force and _up_to_date(store, spec, scale, points):
+            return _summary(spec, scale, points, store, skipped=len(points), n_rows=None)
+        with store.run_lock(scale, on_wait=_say):
+            return _run_locked(
+                fn, spec, scale, points, store, force, n_jobs, backend, scheduler, progress
+            )
+    except PermissionError as exc:
+        raise HarnessError(
+            f"cannot write the results of '{spec.name}' in {store.root}: permission denied "
+            f"({exc.filename}); choose a writable --results-dir"
+        ) from exc
+
+
+def _say(message: str) -> None:
+    print(f"[harness] {message}", file=sys.stderr, flush=True)
+
+
+def _summary(
+    spec: Spec,
+    scale: str,
+    points: list[Point],
+    store: ResultStore,
+    skipped: int,
+    n_rows: int | None,
+) -> SweepSummary:
+    if n_rows is None:
+        import pyarrow.parquet as pq
+
+        n_rows = int(pq.ParquetFile(store.table_path(scale)).metadata.num_rows)
+    return SweepSummary(
         name=spec.name,
         scale=scale,
         total=len(points),
-        skipped=len(points) - len(todo),
+        skipped=skipped,
         ok=0,
         failed=0,
         wall_s=0.0,
         table_path=store.table_path(scale),
-        n_rows=0,
+        n_rows=n_rows,
     )
+
+
+def _up_to_date(store: ResultStore, spec: Spec, scale: str, points: list[Point]) -> bool:
+    """Every point is done, the manifest lists exactly these keys and the table is newer."""
+    table = store.table_path(scale)
+    manifest_path = store.manifest_path(scale)
+    if not table.is_file() or not manifest_path.is_file():
+        return False
+    try:
+        manifest = store.read_manifest(scale)
+    except HarnessError:
+        return False
+    keys = [p.cache_key for p in points]
+    if manifest is None or manifest.get("cache_keys") != keys:
+        return False
+    if manifest.get("spec_hash") != spec.spec_hash:
+        return False
+    states = store.point_states()
+    if any(states.get(k) != "ok" for k in keys):
+        return False
+    newest = max(manifest_path.stat().st_mtime, store.points_dir.stat().st_mtime)
+    return table.stat().st_mtime >= newest
+
+
+def _run_locked(
+    fn: Any,
+    spec: Spec,
+    scale: str,
+    points: list[Point],
+    store: ResultStore,
+    force: bool,
+    n_jobs: int,
+    backend: str,
+    scheduler: str | None,
+    progress: bool,
+) -> SweepSummary:
+    """The body of :func:`run_spec`, under the run lock of ``scale``."""
+    states = {} if force else store.point_states()
+    todo = [p for p in points if states.get(p.cache_key) != "ok"]
+    summary = _summary(spec, scale, points, store, skipped=len(points) - len(todo), n_rows=0)
     with contextlib.ExitStack() as stack:
         if backend == "dask" and todo:  # connect before writing anything
             stack.enter_context(_dask_client(scheduler, n_jobs))

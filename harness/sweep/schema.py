@@ -6,146 +6,20 @@ in the manner of scikit-learn's ``utils/_param_validation.py`` (``Interval``,
 ``"must be an int in [1, inf). Got 0."``; :mod:`harness.sweep.spec` prefixes it with the
 spec name, path and field.
 
-Kinds may declare extra grid parameters and required ones with
-:func:`declare_kind_params` (called at import time of the kind's module).
+The constraint classes live in the leaf module :mod:`harness.params`; kinds declare their
+extra grid parameters with :func:`harness.kinds.declare_kind_params`.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A number of ``type`` (int or float) in an interval; ``None`` bounds are infinite."""
-
-    type: type
-    low: float | None = None
-    high: float | None = None
-    closed: str = "both"  # which ends are included: both, left, right, neither
-
-    def describe(self) -> str:
-        left = "[" if self.closed in ("both", "left") and self.low is not None else "("
-        right = "]" if self.closed in ("both", "right") and self.high is not None else ")"
-        lo = "-inf" if self.low is None else _fmt(self.low)
-        hi = "inf" if self.high is None else _fmt(self.high)
-        article = "an int" if self.type is int else "a float"
-        return f"{article} in {left}{lo}, {hi}{right}"
-
-    def check(self, value: Any) -> Any:
-        """The value coerced to ``type``; raises ``ValueError(message tail)`` otherwise."""
-        if isinstance(value, bool):
-            raise ValueError(self._msg(value))
-        if self.type is int:
-            if not isinstance(value, int):
-                raise ValueError(self._msg(value))
-            out: Any = int(value)
-        else:
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(self._msg(value))
-            out = float(value)
-        if self.low is not None:
-            bad = out < self.low if self.closed in ("both", "left") else out <= self.low
-            if bad:
-                raise ValueError(self._msg(value))
-        if self.high is not None:
-            bad = out > self.high if self.closed in ("both", "right") else out >= self.high
-            if bad:
-                raise ValueError(self._msg(value))
-        return out
-
-    def _msg(self, value: Any) -> str:
-        return f"must be {self.describe()}. Got {value!r}."
-
-
-@dataclass(frozen=True)
-class Options:
-    """One of a fixed set of strings (or of a set computed when checked)."""
-
-    values: tuple[str, ...]
-
-    def describe(self) -> str:
-        return f"one of {list(self.values)}"
-
-    def check(self, value: Any) -> Any:
-        if not isinstance(value, str) or value not in self.values:
-            raise ValueError(f"must be {self.describe()}. Got {value!r}.")
-        return value
-
-
-@dataclass(frozen=True)
-class Text:
-    """Any string, optionally restricted to a character set (for names used as paths)."""
-
-    allowed: str | None = None
-    what: str = "a string"
-
-    def describe(self) -> str:
-        return self.what
-
-    def check(self, value: Any) -> Any:
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"must be {self.what}. Got {value!r}.")
-        if self.allowed is not None and any(ch not in self.allowed for ch in value):
-            raise ValueError(f"must be {self.what}. Got {value!r}.")
-        return value
-
-
-def parse_P_list(text: str) -> list[int]:
-    """``"4,8,16"`` -> ``[4, 8, 16]``: a ``P_list`` field (nested pattern counts).
-
-    Raises
-    ------
-    InputError
-        Not a comma-separated strictly increasing list of positive integers.
-    """
-    from harness.errors import InputError
-
-    try:
-        vals = [int(v) for v in str(text).split(",")]
-    except ValueError as exc:
-        raise InputError(f"P_list must be comma-separated integers; got {text!r}") from exc
-    if not vals or min(vals) < 1 or any(b <= a for a, b in itertools.pairwise(vals)):
-        raise InputError(f"P_list must be strictly increasing positive integers; got {text!r}")
-    return vals
-
-
-@dataclass(frozen=True)
-class IntList(Text):
-    """A ``P_list``-style field: a comma-separated strictly increasing list of positive ints."""
-
-    allowed: str | None = "0123456789,"
-    what: str = "a comma-separated increasing list of positive ints, e.g. '8,32'"
-
-    def check(self, value: Any) -> Any:
-        super().check(value)
-        from harness.errors import InputError
-
-        try:
-            parse_P_list(value)
-        except InputError as exc:
-            raise ValueError(f"must be {self.what}. Got {value!r}.") from exc
-        return value
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A boolean."""
-
-    def describe(self) -> str:
-        return "a bool"
-
-    def check(self, value: Any) -> Any:
-        if not isinstance(value, bool):
-            raise ValueError(f"must be a bool. Got {value!r}.")
-        return value
-
-
-Constraint = Interval | Options | Text | Flag
+from harness.params import Constraint as Constraint
+from harness.params import Flag as Flag
+from harness.params import Interval as Interval
+from harness.params import IntList as IntList
+from harness.params import Options as Options
+from harness.params import Text as Text
+from harness.params import parse_P_list as parse_P_list
+from harness.scales import SCALE_NAMES
 
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-."
 
@@ -195,51 +69,10 @@ SOLVER_FIELDS: dict[str, Constraint] = {
 }
 SOLVER_POINT_NAMES = {"name": "solver", "tol": "tol", "max_iter": "max_iter"}
 
-#: Scale profiles a spec may define; each overrides ``seeds`` and the three tables.
-SCALES = ("quick", "paper")
+#: Scale profiles a spec may define (:data:`harness.scales.SCALES`); each overrides
+#: ``seeds`` and the three tables.
+SCALES = SCALE_NAMES
 SCALE_FIELDS = ("seeds", "instance", "grid", "solver", "description")
 
 #: Pairs of grid fields of which at most one may be set.
 EXCLUSIVE = (("n", "c"), ("beta", "beta_rel"))
-
-
-@dataclass(frozen=True)
-class KindParams:
-    """Extra grid fields a kind accepts, required field groups, computable quantities."""
-
-    params: Mapping[str, Constraint] = field(default_factory=dict)
-    requires: tuple[tuple[str, ...], ...] = ()
-    quantities: tuple[str, ...] = ()
-
-
-KIND_PARAMS: dict[str, KindParams] = {}
-
-
-def declare_kind_params(
-    kind: str,
-    params: Mapping[str, Constraint] | None = None,
-    requires: Sequence[Sequence[str]] = (),
-    quantities: Sequence[str] = (),
-) -> None:
-    """Declare the extra grid fields of ``kind`` and its required field groups.
-
-    Parameters
-    ----------
-    kind : str
-        Registered kind name.
-    params : mapping of str to constraint, optional
-        Grid fields beyond :data:`GRID_FIELDS` that the kind reads.
-    requires : sequence of sequences of str
-        Each group lists alternatives of which exactly one must be set by the spec
-        (in ``[grid]``, ``[instance]`` or ``[solver]``), e.g. ``[("n", "c"), ("d",)]``.
-    quantities : sequence of str
-        Names a spec may list in its top-level ``quantities``; empty means the kind takes
-        no ``quantities`` selection.
-    """
-    KIND_PARAMS[kind] = KindParams(
-        dict(params or {}), tuple(tuple(g) for g in requires), tuple(quantities)
-    )
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))

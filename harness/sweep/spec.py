@@ -21,10 +21,13 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from harness.errors import SpecError
 from harness.sweep import schema as S
+
+if TYPE_CHECKING:
+    from harness.kinds import Kind
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -129,6 +132,11 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"spec '{p.stem}' ({p}): invalid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"spec '{p.stem}' ({p}): not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start}); save the file as UTF-8"
+        ) from exc
     except OSError as exc:
         raise SpecError(f"spec '{p.stem}' ({p}): cannot read file: {exc}") from exc
     return parse_spec(data, path=str(p))
@@ -157,8 +165,10 @@ def parse_spec(data: Mapping[str, Any], path: str = "<dict>") -> Spec:
     kinds = _registered_kinds()
     if kind not in kinds:
         ctx.fail("kind", f"must be one of {sorted(kinds)}. Got {kind!r}.")
-    kp = S.KIND_PARAMS.get(kind, S.KindParams())
-    grid_fields: dict[str, S.Constraint] = {**S.GRID_FIELDS, **kp.params}
+    kp = _kind_info(kind)
+    table_fields = {*S.INSTANCE_FIELDS, *S.SOLVER_POINT_NAMES.values()}
+    extra = {k: c for k, c in kp.params.items() if k not in table_fields}
+    grid_fields: dict[str, S.Constraint] = {**S.GRID_FIELDS, **extra}
 
     quantities = _check_quantities(ctx, data.get("quantities"), kind, kp)
     base = _check_layer(ctx, "", data, grid_fields, top_level=True)
@@ -185,6 +195,7 @@ def parse_spec(data: Mapping[str, Any], path: str = "<dict>") -> Spec:
     for sname in S.SCALES:
         cfg = _merge(ctx, sname, base, overrides.get(sname), top.get("seeds", 1))
         _check_structure(ctx, cfg, kind, kp)
+        _check_kind_constraints(ctx, cfg, kp)
         if "solver" in cfg.axes:
             solvers = solvers if solvers is not None else _registered_solvers()
             values = (
@@ -214,7 +225,7 @@ def canonical_json(obj: Any) -> str:
 
 
 # --------------------------------------------------------------------------- internals
-def _check_quantities(ctx: _Ctx, value: Any, kind: str, kp: S.KindParams) -> str | None:
+def _check_quantities(ctx: _Ctx, value: Any, kind: str, kp: Kind) -> str | None:
     """``quantities = [...]``: unique names the kind declares; sorted, comma-joined."""
     if value is None:
         return None
@@ -238,9 +249,15 @@ def _check_quantities(ctx: _Ctx, value: Any, kind: str, kp: S.KindParams) -> str
 
 
 def _registered_kinds() -> list[str]:
-    from harness.kinds import load_kinds
+    from harness.kinds import KINDS
 
-    return sorted(load_kinds())
+    return KINDS.names()
+
+
+def _kind_info(kind: str) -> Kind:
+    from harness.kinds import kind_info
+
+    return kind_info(kind)
 
 
 def _registered_solvers() -> list[str]:
@@ -376,7 +393,7 @@ def _merge(
     return ScaleConfig(scale=scale, seeds=seeds, axes=axes, zip=zip_groups, sources=sources)
 
 
-def _check_structure(ctx: _Ctx, cfg: ScaleConfig, kind: str, kp: S.KindParams) -> None:
+def _check_structure(ctx: _Ctx, cfg: ScaleConfig, kind: str, kp: Kind) -> None:
     """Cross-field rules on a merged scale: zip groups, exclusive and required fields."""
     src = cfg.sources
     where = src["zip"]
@@ -405,6 +422,21 @@ def _check_structure(ctx: _Ctx, cfg: ScaleConfig, kind: str, kp: S.KindParams) -
     for group in kp.requires:
         if not any(name in cfg.axes for name in group):
             ctx.fail("grid", f"must set one of {list(group)} (kind {kind!r} needs it). Got none.")
+
+
+def _check_kind_constraints(ctx: _Ctx, cfg: ScaleConfig, kp: Kind) -> None:
+    """Every point parameter the kind declares, checked against the kind's own constraint.
+
+    The tables were checked against the common schema; a kind may narrow a common field
+    (``n >= 2``) or constrain an ``[instance]``/``[solver]`` field, and its parameter
+    dataclass is built from these values without a second check.
+    """
+    for name, value in cfg.axes.items():
+        constraint = kp.params.get(name)
+        if constraint is None:
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            _check_scalar(ctx, cfg.source(name), constraint, v)
 
 
 def _group_field(src: dict[str, str], names: list[str]) -> str:

@@ -6,29 +6,34 @@ Layout of ``RESULTS_DIR/NAME/``::
     points/<cache_key>.failed.json   the failure row (error + traceback) of a point
     <scale>.keys.json                the cache keys of the scale's grid, in grid order
     <scale>.parquet                  the compacted tidy table of that scale
+    .lock.<scale>                    held (``flock``) by the run computing that scale
 
 Every file is written to a temporary name in the same directory and moved into place
 with ``os.replace``, so a run killed at any instant (SIGKILL included) leaves either the
 old file or the new one, never a torn one. Compaction reads the point files listed in
 the manifest, drops duplicate ``(cache_key, row)`` pairs and writes the table the same
 way. Point files are shared by the scales: a point of ``quick`` that is also in ``paper``
-is computed once.
+is computed once. Two runs of the same spec and scale never compute a point twice: the
+second waits for the first's lock (:meth:`ResultStore.run_lock`) and then finds its points
+done.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from harness.atomic import TMP_PREFIX, atomic_write_bytes
 from harness.errors import DataError, HarnessError
 
 POINT_STATUSES = ("ok", "failed")
@@ -36,15 +41,7 @@ POINT_STATUSES = ("ok", "failed")
 _STALE_TMP_S = 60.0
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".tmp.{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+_LOCK_PREFIX = ".lock."
 
 
 class ResultStore:
@@ -78,6 +75,41 @@ class ResultStore:
         """The list of cache keys of the grid of ``scale``."""
         return self.root / f"{scale}.keys.json"
 
+    def lock_path(self, scale: str) -> Path:
+        """The lock file of the runs of ``scale``."""
+        return self.root / f"{_LOCK_PREFIX}{scale}"
+
+    # ------------------------------------------------------------------ run lock
+    @contextlib.contextmanager
+    def run_lock(self, scale: str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Hold the exclusive lock of ``scale`` (waiting for another run to release it).
+
+        The lock is an advisory ``flock`` on ``.lock.<scale>``, released by the kernel when
+        the holder exits, even by SIGKILL. ``on_wait`` is called once with a message when
+        the lock is busy. Where ``fcntl`` does not exist (Windows) no lock is taken.
+        """
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.lock_path(scale)
+        with open(path, "a+") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait is not None:
+                    on_wait(
+                        f"another run of '{self.name}' [{scale}] holds {path}; waiting for it "
+                        "to finish (its points will not be computed twice)"
+                    )
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
     # ------------------------------------------------------------------ points
     def point_states(self) -> dict[str, str]:
         """``cache_key -> "ok" | "failed"`` for every point file present (newest wins)."""
@@ -104,7 +136,7 @@ class ResultStore:
         self.points_dir.mkdir(parents=True, exist_ok=True)
         path = self.point_path(cache_key, status)
         payload = {"cache_key": cache_key, "status": status, "rows": list(rows)}
-        _atomic_write_bytes(path, json.dumps(payload, allow_nan=True).encode())
+        atomic_write_bytes(path, json.dumps(payload, allow_nan=True).encode())
         other = self.point_path(cache_key, "failed" if status == "ok" else "ok")
         if other.exists():
             other.unlink()
@@ -133,7 +165,7 @@ class ResultStore:
         for folder in (self.root, self.points_dir):
             if not folder.is_dir():
                 continue
-            for path in folder.glob(".tmp.*"):
+            for path in folder.glob(f"{TMP_PREFIX}*"):
                 try:
                     if now - path.stat().st_mtime > _STALE_TMP_S:
                         path.unlink()
@@ -147,7 +179,7 @@ class ResultStore:
         """Record the cache keys (grid order) of ``scale`` and the spec metadata."""
         self.root.mkdir(parents=True, exist_ok=True)
         payload = {**meta, "scale": scale, "cache_keys": list(cache_keys)}
-        _atomic_write_bytes(self.manifest_path(scale), json.dumps(payload, indent=1).encode())
+        atomic_write_bytes(self.manifest_path(scale), json.dumps(payload, indent=1).encode())
 
     def read_manifest(self, scale: str) -> dict[str, Any] | None:
         """The manifest of ``scale`` or ``None``."""
@@ -187,7 +219,7 @@ class ResultStore:
             table["scale"] = scale
             table = table.drop_duplicates(subset=["cache_key", "row"], keep="last")
             table = table.reset_index(drop=True)
-        tmp = self.root / f".tmp.{scale}.parquet.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        tmp = self.root / f"{TMP_PREFIX}{scale}.parquet.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         try:
             _write_parquet_with_counts(table, tmp)
             os.replace(tmp, self.table_path(scale))
@@ -266,22 +298,47 @@ class ResultStore:
         return newer
 
     def clean(self) -> bool:
-        """Delete ``results_dir/NAME`` (only if it looks like a results folder)."""
+        """Delete ``results_dir/NAME`` (only if it looks like a results folder).
+
+        Raises
+        ------
+        HarnessError
+            ``results_dir/NAME`` is a symbolic link or not a folder, holds files the
+            engine did not write, or cannot be deleted (permissions).
+        """
+        if self.root.is_symlink():
+            raise HarnessError(
+                f"refusing to delete {self.root}: it is a symbolic link (to "
+                f"{os.readlink(self.root)}); remove the link itself if that is what you want"
+            )
         if not self.root.exists():
             return False
+        if not self.root.is_dir():
+            raise HarnessError(f"refusing to delete {self.root}: it is not a folder")
         known = {"points"}
         for entry in self.root.iterdir():
             ok = (
                 entry.name in known
                 or entry.name.endswith((".parquet", ".keys.json"))
-                or entry.name.startswith(".tmp.")
+                or entry.name.startswith((TMP_PREFIX, _LOCK_PREFIX))
             )
             if not ok:
                 raise HarnessError(
                     f"refusing to delete {self.root}: it holds {entry.name!r}, which the "
                     "sweep engine did not write"
                 )
-        shutil.rmtree(self.root)
+        for folder in (self.root.parent, self.root, self.points_dir):
+            if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+                raise HarnessError(
+                    f"cannot delete {self.root}: folder {folder} is not writable (permission denied)"
+                )
+        try:
+            shutil.rmtree(self.root)
+        except PermissionError as exc:
+            raise HarnessError(
+                f"cannot delete {self.root}: permission denied ({exc.filename}); "
+                "some files may already be gone"
+            ) from exc
         return True
 
 

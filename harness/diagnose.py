@@ -3,7 +3,7 @@
 The dict is what ``harness diagnose`` prints. Every diagnostic carries its wall time
 (``time_<name>_s``); quantities that are estimates say so in their name or ``*_method``
 field (``cone_sharpness`` is a LOWER estimate of a supremum; ``gamma_all_method`` is
-``"exact_enumeration"`` or ``"lower_estimate"``; ``maxcut_method`` is ``"exact"`` or
+``"enumeration"`` or ``"sampled_lower"``; ``maxcut_method`` is ``"exact"`` or
 ``"sdp_upper"``). ``pstar_lower``/``pstar_upper`` are certified (:mod:`harness.certificates`).
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness import formulations as F
-from harness.certificates import DEFAULT_ENUMERATE_CAP, certified_bracket, price_patterns
+from harness.certificates import DEFAULT_ENUMERATE_CAP, certified_bracket, gamma_all
 from harness.diagnostics.kappa import (
     bound7,
     chernoff_failure_bound,
@@ -186,14 +186,12 @@ def diagnose(
 
     # ---------------------------------------------------------------- gamma_all, MAX-CUT
     t0 = time.perf_counter()
-    if D_all is not None:
-        gamma_all = F.beta_max(X, y, D_all)
-        out["gamma_all_method"] = "exact_enumeration"
-    else:
-        Dp, _ = price_patterns(X, y, rng, D_hint=D)
-        gamma_all = max(F.beta_max(X, y, D), F.beta_max(X, y, Dp) if Dp.shape[1] else 0.0)
-        out["gamma_all_method"] = "lower_estimate"
-    out["gamma_all"] = gamma_all
+    # exact over the enumerated arrangement, else a lower estimate from the solve's patterns,
+    # +-X^T y and priced patterns (no Gaussian draws: n_h = 0)
+    gam = gamma_all(X, y, rng, D_all=D_all, n_h=0, D_hint=D, price=True)
+    gamma_all_value = gam.value
+    out["gamma_all_method"] = gam.method
+    out["gamma_all"] = gamma_all_value
     out["time_gamma_s"] = time.perf_counter() - t0
     mc = maxcut_value(X, y, rng, exact_max_n=exact_max_n)
     out.update(
@@ -201,7 +199,7 @@ def diagnose(
         maxcut_method=mc.method,
         maxcut_lower=mc.lower,
         time_maxcut_s=mc.time_s,
-        p7_holds=bool(gamma_all**2 <= mc.upper * (1 + CHECK_RTOL)),
+        p7_holds=bool(gamma_all_value**2 <= mc.upper * (1 + CHECK_RTOL)),
     )
 
     # ---------------------------------------------------------------- §A4 bounds
@@ -210,9 +208,9 @@ def diagnose(
     out["prop36_lower"] = prop36_lower_bound(beta, y_norm, X_norm * y_norm)
     out["cor37_lower"] = cor37_lower_bound(beta, y_norm, X_norm)
     out["thm38_bound"] = thm38_ratio_bound(kap) if math.isfinite(kap) else math.inf
-    gamma_up = gamma_all if D_all is not None else math.sqrt(max(mc.upper, 0.0))
+    gamma_up = gamma_all_value if gam.exact else math.sqrt(max(mc.upper, 0.0))
     out["bound7"] = bound7(gamma_up, y_norm, lmin_sbar)
-    out["bound7_gamma_source"] = "exact_enumeration" if D_all is not None else "sqrt_maxcut_upper"
+    out["bound7_gamma_source"] = "enumeration" if gam.exact else "sqrt_maxcut_upper"
     if "p_u" in out:
         out["ratio_gated_pu"] = _ratio(gated.objective, out["p_u"])
     out["ridge_value"] = F.ridge_value(X, y, D, beta)

@@ -1,42 +1,19 @@
 """``harness diagnose INSTANCE.npz --beta B [--patterns P --seed S] [--json]``.
 
-Prints the flat record of :func:`harness.diagnostics.report.diagnose` (THEORY.md §A4, §A5,
+Prints the flat record of :func:`harness.diagnose.diagnose` (THEORY.md §A4, §A5,
 §3.4, Part D): one ``key  value`` line per field, or one JSON object with ``--json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 from typing import Any
 
-import numpy as np
-
+from harness.cli.args import int_at_least, positive_float, print_record
 from harness.errors import InputError
 
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"must be a number > 0; got {text!r}") from exc
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0; got {text!r}")
-    return value
-
-
-def _int_at_least(low: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}; got {text!r}") from exc
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}; got {text!r}")
-        return value
-
-    return parse
+#: Largest ``--patterns`` accepted (the solves are dense in P).
+MAX_PATTERNS = 100_000
 
 
 def add_diagnose_subcommand(subparsers: Any) -> argparse.ArgumentParser:
@@ -46,19 +23,19 @@ def add_diagnose_subcommand(subparsers: Any) -> argparse.ArgumentParser:
         help="kappa, certified p* bracket, relaxations, MAX-CUT and cone sharpness of an instance",
     )
     p.add_argument("instance", help="instance .npz file (X, y, optional D)")
-    p.add_argument("--beta", type=_positive_float, required=True, help="weight decay > 0")
+    p.add_argument("--beta", type=positive_float, required=True, help="weight decay > 0")
     p.add_argument(
         "--patterns",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         default=None,
         metavar="P",
         help="sample P Gaussian patterns (default: D from the file, else 100)",
     )
-    p.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of all randomness")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of all randomness")
     p.add_argument("--solver", default="clarabel", help="convex solver (clarabel, fast)")
     p.add_argument(
         "--cap",
-        type=_int_at_least(0),
+        type=int_at_least(0),
         default=None,
         help="enumerate the arrangement when Cover's count is at most this (0: never)",
     )
@@ -68,14 +45,14 @@ def add_diagnose_subcommand(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def add_subcommands(subparsers: Any) -> None:
-    """Hook used by :mod:`harness.cli` to collect plugin sub-commands."""
+    """Register ``diagnose`` (called by :func:`harness.cli.app.build_parser`)."""
     add_diagnose_subcommand(subparsers)
 
 
 def run_diagnose(args: argparse.Namespace) -> int:
     """Handler of ``harness diagnose``; returns the exit code (errors raise HarnessError)."""
     from harness.certificates import DEFAULT_ENUMERATE_CAP
-    from harness.diagnostics.report import diagnose
+    from harness.diagnose import diagnose
     from harness.instances import load_instance, make_rng
 
     inst = load_instance(args.instance)
@@ -87,8 +64,10 @@ def run_diagnose(args: argparse.Namespace) -> int:
     else:
         source = "sampled"
     cap = DEFAULT_ENUMERATE_CAP if args.cap is None else args.cap
-    if args.patterns is not None and args.patterns > 100_000:
-        raise InputError(f"--patterns must be an integer in [1, 100000]; got {args.patterns}")
+    if args.patterns is not None and args.patterns > MAX_PATTERNS:
+        raise InputError(
+            f"--patterns must be an integer in [1, {MAX_PATTERNS}]; got {args.patterns}"
+        )
     rec = diagnose(
         inst.X,
         inst.y,
@@ -101,17 +80,5 @@ def run_diagnose(args: argparse.Namespace) -> int:
     )
     rec["pattern_source"] = source
     rec["seed"] = args.seed
-    if args.json:
-        print(json.dumps(rec, sort_keys=False, default=_json_default, allow_nan=True))
-    else:
-        width = max(len(k) for k in rec)
-        for key, value in rec.items():
-            text = f"{value:.10g}" if isinstance(value, float) else str(value)
-            print(f"{key:<{width}}  {text}")
+    print_record(rec, args.json)
     return 0
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

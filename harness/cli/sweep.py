@@ -1,44 +1,24 @@
 """``harness run | status | show | clean``: the sweep engine's sub-commands.
 
-:func:`add_subcommands` is called by :mod:`harness.cli`; each handler returns the exit
-code and raises :class:`harness.errors.HarnessError` (printed as one line, exit 2) for
-user errors, before anything is written.
+:func:`add_subcommands` is called by :func:`harness.cli.app.build_parser`; each handler
+returns the exit code and raises :class:`harness.errors.HarnessError` (printed as one
+line, exit 2) for user errors, before anything is written.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from harness.errors import HarnessError
-from harness.sweep.grid import expand_grid
-from harness.sweep.runner import BACKENDS, ENGINE_COLUMNS, run_spec
-from harness.sweep.schema import SCALES
-from harness.sweep.spec import DEFAULT_SCALE, load_spec
-from harness.sweep.store import ResultStore
-
-DEFAULT_RESULTS_DIR = "results"
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1 or -1; got {text!r}") from exc
-    if value == 0 or value < -1:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1 or -1; got {text!r}")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1; got {text!r}") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1; got {text!r}")
-    return value
+from harness.cli.args import (
+    DEFAULT_SCALE,
+    SCALES,
+    add_jobs,
+    add_results_dir,
+    add_scale,
+    positive_int,
+)
+from harness.errors import DataError, HarnessError
 
 
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -49,40 +29,41 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
         description="Run every pending point of a spec and compact results/NAME/SCALE.parquet.",
     )
     p.add_argument("spec", help="spec file, e.g. experiments/demo_small.toml")
-    p.add_argument("--scale", choices=SCALES, default=DEFAULT_SCALE)
-    p.add_argument("--jobs", type=_jobs, default=1, help="worker processes (-1: all cores)")
-    p.add_argument("--backend", choices=BACKENDS, default="loky")
-    p.add_argument(
-        "--scheduler",
-        default=None,
-        help="address of an existing dask scheduler, e.g. tcp://host:8786 (with --backend dask)",
-    )
+    add_scale(p, DEFAULT_SCALE)
+    add_jobs(p, default=1)
     p.add_argument("--force", action="store_true", help="recompute points already stored")
-    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR)
+    p.add_argument(
+        "--allow-large",
+        action="store_true",
+        help="run a grid above the size limit (harness.sweep.grid.MAX_POINTS points)",
+    )
+    add_results_dir(p)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_run)
 
     p = subparsers.add_parser("status", help="done / failed / pending points of a spec per scale")
     p.add_argument("spec", help="spec file")
-    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR)
+    add_results_dir(p)
     p.set_defaults(func=cmd_status)
 
     p = subparsers.add_parser("show", help="print a compact table of stored results")
     p.add_argument("name", help="spec name (or spec file)")
-    p.add_argument("--scale", choices=SCALES, default=None, help="default: every stored scale")
-    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR)
-    p.add_argument("--rows", type=_positive, default=20, help="rows to print (default 20)")
+    add_scale(p, None)
+    add_results_dir(p)
+    p.add_argument("--rows", type=positive_int, default=20, help="rows to print (default 20)")
     p.add_argument("--columns", default=None, help="comma-separated columns to print")
     p.set_defaults(func=cmd_show)
 
     p = subparsers.add_parser("clean", help="delete results/NAME")
     p.add_argument("name", help="spec name (or spec file)")
-    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR)
+    add_results_dir(p)
     p.set_defaults(func=cmd_clean)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``harness run``: exit 0 when every point is ok, 1 when some failed."""
+    from harness.sweep import load_spec, run_spec
+
     if args.scheduler is not None and args.backend != "dask":
         raise HarnessError("--scheduler needs --backend dask")
     spec = load_spec(args.spec)
@@ -95,19 +76,33 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         results_dir=args.results_dir,
         progress=not args.no_progress,
+        allow_large=args.allow_large,
     )
     print(summary.format())
     return 1 if summary.failed else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """``harness status``: per scale, how many points are done, failed and pending."""
+    """``harness status``: per scale, how many points are done, failed and pending.
+
+    A grid above the size limit is counted, not expanded (it could not be run without
+    ``--allow-large`` anyway), so the command answers at once on any spec.
+    """
+    from harness.sweep import ResultStore, expand_grid, load_spec
+    from harness.sweep.grid import MAX_POINTS, grid_size
+
     spec = load_spec(args.spec)
     store = ResultStore(args.results_dir, spec.name)
     states = store.point_states()
     print(f"spec '{spec.name}' ({spec.path}), kind {spec.kind}, results in {store.root}")
     print(f"{'scale':<6} {'points':>7} {'done':>7} {'failed':>7} {'pending':>7}  table")
     for scale in SCALES:
+        size = grid_size(spec, scale)
+        if size > MAX_POINTS:
+            print(
+                f"{scale:<6} {size:>7} {'-':>7} {'-':>7} {'-':>7}  over the limit of {MAX_POINTS}"
+            )
+            continue
         keys = [p.cache_key for p in expand_grid(spec, scale)]
         done = sum(states.get(k) == "ok" for k in keys)
         failed = sum(states.get(k) == "failed" for k in keys)
@@ -120,18 +115,22 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """``harness show``: varying parameters and measured columns, fixed values on top."""
+    from harness.sweep import ResultStore
+
     store = ResultStore(args.results_dir, _name(args.name))
     scales = [args.scale] if args.scale else store.scales()
     if not scales:
         raise HarnessError(f"no results for '{store.name}' in {store.root}")
     for scale in scales:
-        table = store.load(scale)
+        table = _load_table(store, scale)
         print(_format_table(store.name, scale, table, args.rows, args.columns))
     return 0
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
     """``harness clean``: delete the results folder of a spec name."""
+    from harness.sweep import ResultStore
+
     store = ResultStore(args.results_dir, _name(args.name))
     if store.clean():
         print(f"removed {store.root}")
@@ -143,12 +142,30 @@ def cmd_clean(args: argparse.Namespace) -> int:
 def _name(text: str) -> str:
     """A spec name, given directly or as the path of its spec file."""
     if text.endswith(".toml"):
+        from harness.sweep import load_spec
+
         return load_spec(text).name
     return text
 
 
+def _load_table(store: Any, scale: str) -> Any:
+    """``store.load(scale)``; an unreadable (truncated, corrupt) table is a ``DataError``."""
+    try:
+        return store.load(scale)
+    except HarnessError:
+        raise
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataError(
+            f"cannot read the table {store.table_path(scale)}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}; delete it and rerun "
+            f"`harness run` to rebuild it from the point files"
+        ) from exc
+
+
 def _format_table(name: str, scale: str, table: Any, max_rows: int, columns: str | None) -> str:
     import pandas as pd
+
+    from harness.sweep.runner import ENGINE_COLUMNS
 
     n_ok = int((table["point_status"] == "ok").sum()) if "point_status" in table else 0
     head = f"== {name} [{scale}]: {len(table)} rows ({n_ok} ok, {len(table) - n_ok} failed)"
@@ -180,19 +197,3 @@ def _format_table(name: str, scale: str, table: Any, max_rows: int, columns: str
     if len(body) > max_rows:
         lines.append(f"... {len(body) - max_rows} more rows (use --rows)")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m harness.sweep.cli``), same behaviour as ``harness``."""
-    parser = argparse.ArgumentParser(prog="harness-sweep")
-    add_subcommands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,145 @@
+"""``reproduce``: every experiment of the figures and checks, then checks, figures, report.
+
+The pipeline is a library function (:func:`reproduce`) so that it can be run from Python
+or a notebook; ``harness reproduce`` (and ``make reproduce``) only parse arguments and
+call it. It is incremental: sweeps resume, so a second call recomputes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import DataError, HarnessError
+
+#: Kinds whose points read the real data sets (MNIST, Fashion-MNIST, UCI).
+DATA_KINDS = frozenset({"coupling", "regularization"})
+
+
+@dataclass
+class ReproduceSummary:
+    """What :func:`reproduce` did; :attr:`exit_code` is the pipeline's health."""
+
+    specs: list[str] = field(default_factory=list)
+    skipped_specs: list[str] = field(default_factory=list)
+    failed_points: int = 0
+    figure_errors: int = 0
+    report_paths: tuple[Path, ...] = ()
+    wall_s: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a point failed or a figure could not be drawn, else 0.
+
+        Verdicts are reported, not turned into the exit code: ``harness check`` is the
+        command whose exit code reflects FAIL verdicts.
+        """
+        return 1 if self.failed_points or self.figure_errors else 0
+
+
+def check_data_available(kinds: set[str]) -> None:
+    """Refuse (``DataError``) to start when a kind needs the data sets and none is found."""
+    if not kinds & DATA_KINDS:
+        return
+    from harness.datasets import resolve_data_dir
+
+    try:
+        resolve_data_dir()
+    except DataError as exc:
+        needs = sorted(kinds & DATA_KINDS)
+        raise DataError(
+            f"the experiments of kind(s) {needs} need MNIST, Fashion-MNIST and the UCI sets, "
+            f"which were not found; run `harness data fetch` first (or set HARNESS_DATA). {exc}"
+        ) from exc
+
+
+def reproduce(
+    scale: str = "quick",
+    jobs: int = 2,
+    backend: str = "loky",
+    scheduler: str | None = None,
+    results_dir: str | os.PathLike[str] = "results",
+    figures_dir: str | os.PathLike[str] = "figures",
+    experiments_dir: str | os.PathLike[str] = "experiments",
+    say: Callable[[str], None] = print,
+) -> ReproduceSummary:
+    """Run the sweeps (resumed), then the checks, the figures and the report.
+
+    Parameters
+    ----------
+    scale : {"quick", "paper"}
+    jobs, backend, scheduler
+        Passed to :func:`harness.sweep.run_spec` (validated there).
+    results_dir, figures_dir, experiments_dir : path
+    say : callable
+        Receives each progress line (``print`` by default).
+
+    Raises
+    ------
+    DataError
+        A needed data set is missing (before anything runs).
+    SpecError
+        Invalid scale, job count, backend or spec.
+    """
+    from harness.figures import available_figures, find_spec, render_figure
+    from harness.predictions import load_checks
+    from harness.report import (
+        format_verdicts,
+        outcomes_json,
+        run_checks,
+        select_checks,
+        write_json,
+        write_report,
+    )
+    from harness.sweep import run_spec
+
+    t0 = time.perf_counter()
+    summary = ReproduceSummary()
+    figs = available_figures(experiments_dir)
+    names = sorted(
+        {e for f in figs.values() for e in f.experiments}
+        | {e for c in load_checks().values() for e in c.experiments}
+    )
+    specs = []
+    for name in names:
+        try:
+            specs.append(find_spec(name, experiments_dir))
+        except HarnessError:
+            summary.skipped_specs.append(name)
+            say(f"[reproduce] no spec for experiment '{name}' in {experiments_dir}/: skipped")
+    check_data_available({s.kind for s in specs})
+    for i, spec in enumerate(specs, 1):
+        say(f"[reproduce] ({i}/{len(specs)}) {spec.name} at scale {scale}")
+        run = run_spec(
+            spec,
+            scale=scale,
+            n_jobs=jobs,
+            backend=backend,
+            scheduler=scheduler,
+            results_dir=results_dir,
+        )
+        summary.specs.append(spec.name)
+        summary.failed_points += run.failed
+    outcomes = run_checks(select_checks(), scale, results_dir, experiments_dir)
+    say(format_verdicts(outcomes, scale))
+    for fid, fig in figs.items():
+        try:
+            paths = render_figure(fig, scale, results_dir, figures_dir, experiments_dir)
+            say(f"[reproduce] {fid}: {', '.join(str(p) for p in paths)}")
+        except HarnessError as exc:
+            say(f"[reproduce] {fid}: error: {exc}")
+            summary.figure_errors += 1
+    md, html = write_report(outcomes, scale, results_dir, figures_dir, experiments_dir)
+    write_json(Path(results_dir) / f"verdicts_{scale}.json", outcomes_json(outcomes, scale))
+    summary.report_paths = (Path(md), Path(html))
+    summary.wall_s = time.perf_counter() - t0
+    say(f"[reproduce] wrote {md} and {html} in {summary.wall_s:.0f} s")
+    if summary.failed_points or summary.figure_errors:
+        say(
+            f"[reproduce] {summary.failed_points} failed points, "
+            f"{summary.figure_errors} figure errors"
+        )
+    return summary

@@ -1,0 +1,277 @@
+"""`harness data fetch` against a local HTTP server (127.0.0.1 only) serving a data copy.
+
+The server serves a copy of ``../shared/data`` from a temporary folder and honours
+``Range`` requests; tests corrupt or truncate served files, or cut a transfer half-way,
+and check that only verified files are installed, atomically, and that cut transfers
+resume. The canonical public URLs cannot be reached from the test machines; the
+canonical-source path is exercised by pointing its URL tables at the local server.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import io
+import shutil
+import tarfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import harness.fetch as fetch_mod
+from harness import datasets as ds
+from harness.cli import main as harness_main
+from harness.data_manifest import LAYOUT_SHA256
+from harness.errors import DataError
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared/data not present")
+
+
+class _Server:
+    """A threaded ``http.server`` on 127.0.0.1 with Range support and a request log."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.log: list[tuple[str, str | None]] = []  # (path, Range header)
+        self.cut_once: dict[str, int] = {}  # path -> bytes sent before the first cut
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args: object, **kwargs: object) -> None:
+                super().__init__(*args, directory=str(server.root), **kwargs)  # type: ignore[arg-type]
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                rel = self.path.lstrip("/")
+                rng = self.headers.get("Range")
+                server.log.append((rel, rng))
+                path = server.root / rel
+                if not path.is_file():
+                    self.send_error(404)
+                    return
+                data = path.read_bytes()
+                start = 0
+                if rng:
+                    start = int(rng.removeprefix("bytes=").split("-")[0])
+                    if start >= len(data):
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(data)}")
+                        self.end_headers()
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                body = data[start:]
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                cut = server.cut_once.pop(rel, None)
+                if cut is not None:  # send part of the body, then drop the connection
+                    self.wfile.write(body[:cut])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[_Server]:
+    """A copy of the MNIST and UCI parts of shared/data behind a local server."""
+    root = tmp_path / "served"
+    for sub in ("mnist", "uci"):
+        shutil.copytree(SHARED / sub, root / sub)
+    with _Server(root) as server:
+        yield server
+
+
+def _fetch(dest: Path, server: _Server, *names: str) -> fetch_mod.FetchSummary:
+    return fetch_mod.fetch(dest, names, mirror=server.url, say=lambda _: None, retries=2)
+
+
+@needs_shared
+def test_mirror_fetch_verifies_and_installs(served: _Server, tmp_path: Path) -> None:
+    dest = tmp_path / "data"
+    summary = _fetch(dest, served, "mnist", "uci")
+    expected = [rel for rel in LAYOUT_SHA256 if rel.startswith(("mnist/", "uci/"))]
+    assert sorted(summary.written) == sorted(expected)
+    for rel in expected:
+        assert hashlib.sha256((dest / rel).read_bytes()).hexdigest() == LAYOUT_SHA256[rel]
+    assert not any(p.name.startswith(".tmp.") for p in dest.rglob("*"))
+    assert not (dest / ".partial").exists()
+    # the loaders read the fetched folder (their own checksum list was written)
+    X, y = ds.load_mnist(split="test", data_dir=dest)
+    assert X.shape == (10000, 28, 28) and y.shape == (10000,)
+    assert ds.load_uci("iris", data_dir=dest).X.shape == (150, 4)
+    # a second fetch finds everything present and downloads nothing
+    served.log.clear()
+    again = _fetch(dest, served, "mnist", "uci")
+    assert again.written == [] and len(again.present) == len(expected) and served.log == []
+
+
+@needs_shared
+@pytest.mark.parametrize("damage", ["corrupt", "truncate"])
+def test_bad_served_file_is_not_installed(damage: str, served: _Server, tmp_path: Path) -> None:
+    rel = "mnist/train-labels-idx1-ubyte.gz"
+    path = served.root / rel
+    data = bytearray(path.read_bytes())
+    if damage == "corrupt":
+        data[100] ^= 0xFF
+    else:
+        del data[len(data) // 2 :]
+    path.write_bytes(bytes(data))
+    dest = tmp_path / "data"
+    with pytest.raises(DataError, match=rf"{rel} from .* fails its checksum"):
+        _fetch(dest, served, "mnist")
+    assert not (dest / rel).exists()  # nothing of the bad file is kept
+    assert not (dest / ".partial").exists()
+    assert (dest / "mnist/t10k-labels-idx1-ubyte.gz").is_file()  # the good ones are
+    assert rel not in (dest / "SHA256SUMS").read_text()
+
+
+@needs_shared
+def test_cut_transfer_resumes_with_a_range_request(served: _Server, tmp_path: Path) -> None:
+    rel = "mnist/t10k-images-idx3-ubyte.gz"
+    served.cut_once[rel] = 500_000
+    dest = tmp_path / "data"
+    summary = _fetch(dest, served, "mnist")
+    assert rel in summary.written
+    requests = [rng for path, rng in served.log if path == rel]
+    assert requests == [None, "bytes=500000-"]
+    assert hashlib.sha256((dest / rel).read_bytes()).hexdigest() == LAYOUT_SHA256[rel]
+
+
+@needs_shared
+def test_interrupted_fetch_resumes_on_the_next_call(served: _Server, tmp_path: Path) -> None:
+    """With retries exhausted the partial file is kept; the next call resumes it."""
+    rel = "mnist/train-labels-idx1-ubyte.gz"
+    dest = tmp_path / "data"
+    served.cut_once[rel] = 10_000
+    with pytest.raises(DataError, match=r"interrupted.*rerun `harness data fetch` to resume"):
+        fetch_mod.fetch(dest, ["mnist"], mirror=served.url, say=lambda _: None, retries=1)
+    partial = dest / ".partial" / rel.replace("/", "__")
+    assert partial.stat().st_size == 10_000 and not (dest / rel).exists()
+    served.log.clear()
+    _fetch(dest, served, "mnist")
+    assert (rel, "bytes=10000-") in served.log
+    assert hashlib.sha256((dest / rel).read_bytes()).hexdigest() == LAYOUT_SHA256[rel]
+
+
+@needs_shared
+def test_canonical_sources_are_content_checked(
+    served: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The canonical-layout path: whole IDX archives (recompressed) and the UCI tarball."""
+    canon = served.root / "canonical"
+    canon.mkdir()
+    # the 47 MB training images would only slow the test: the three other archives
+    idx_files = tuple(f for f in fetch_mod.IDX_FILES if not f.startswith("train-images"))
+    monkeypatch.setattr(fetch_mod, "IDX_FILES", idx_files)
+    for name in idx_files:  # whole archives, recompressed as mirrors do
+        parts = sorted((SHARED / "mnist").glob(name + "*"))
+        raw = b"".join(gzip.decompress(p.read_bytes()) for p in parts)
+        (canon / name).write_bytes(gzip.compress(raw, compresslevel=6, mtime=1))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for folder in sorted((SHARED / "uci").iterdir()):
+            tar.add(folder, arcname=f"data/{folder.name}")
+    (canon / "data.tar.gz").write_bytes(buf.getvalue())
+    monkeypatch.setattr(
+        fetch_mod, "MNIST_URLS", (f"{served.url}/nowhere/", f"{served.url}/canonical/")
+    )
+    monkeypatch.setattr(fetch_mod, "UCI_ARCHIVE_URLS", (f"{served.url}/canonical/data.tar.gz",))
+    dest = tmp_path / "data"
+    summary = fetch_mod.fetch(dest, ["mnist", "uci"], say=lambda _: None)
+    assert len(summary.written) == 3 + sum(rel.startswith("uci/") for rel in LAYOUT_SHA256)
+    X, y = ds.load_mnist(split="test", data_dir=dest)
+    assert X.shape == (10000, 28, 28) and y.shape == (10000,)
+    assert ds.load_uci("wine", data_dir=dest).X.shape == (178, 13)
+    # a corrupted pixel in the canonical archive is caught by the content checksum
+    raw = bytearray(gzip.decompress((canon / "t10k-images-idx3-ubyte.gz").read_bytes()))
+    raw[5000] ^= 1
+    (canon / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(bytes(raw)))
+    (dest / "mnist" / "t10k-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte\.gz from the archive.s content"):
+        fetch_mod.fetch(dest, ["mnist"], say=lambda _: None)
+    assert not (dest / "mnist" / "t10k-images-idx3-ubyte.gz").exists()
+
+
+def test_fetch_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Unknown data set; unreachable mirror (nothing listens on the port): exit 2, one line."""
+    assert harness_main(["data", "fetch", "--dest", str(tmp_path / "d"), "--only", "cifar"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cifar" in err[0]
+    with _Server(tmp_path) as server:
+        url = server.url
+    code = harness_main(
+        ["data", "fetch", "--dest", str(tmp_path / "d"), "--only", "uci", "--mirror", url]
+    )
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: cannot download")
+    assert not any((tmp_path / "d").rglob("*.dat"))
+
+
+@needs_shared
+def test_reproduce_says_to_fetch_when_data_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(ds, "_REPO_ROOT", tmp_path / "repo")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HARNESS_DATA", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    experiments = Path(__file__).resolve().parents[1] / "experiments"
+    code = harness_main(
+        [
+            "reproduce",
+            "--experiments-dir",
+            str(experiments),
+            "--results-dir",
+            "r",
+            "--figures-dir",
+            "f",
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "run `harness data fetch` first" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
+def test_reproduce_jobs_is_validated(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        harness_main(["reproduce", "--jobs", "0"])
+    assert info.value.code == 2
+    assert "--jobs: must be an integer >= 1 or -1" in capsys.readouterr().err
+
+
+@needs_shared
+def test_fashion_training_subset_is_cut_from_the_full_file() -> None:
+    """The first 8000 Fashion-MNIST training images, header count patched, as the loaders read."""
+    from harness.data_manifest import CONTENT_SHA256
+
+    raw = gzip.decompress((SHARED / fetch_mod.FASHION_TRAIN_SUBSET).read_bytes())
+    assert hashlib.sha256(raw).hexdigest() == CONTENT_SHA256[fetch_mod.FASHION_TRAIN_SUBSET]
+    assert fetch_mod._idx_prefix(raw, 8000) == raw
+    head = fetch_mod._idx_prefix(raw, 10)
+    assert head[:4] == raw[:4] and int.from_bytes(head[4:8], "big") == 10
+    assert head[8:16] == raw[8:16] and head[16:] == raw[16 : 16 + 10 * 784]
+    with pytest.raises(DataError, match="holds 8000 items; 9000 are needed"):
+        fetch_mod._idx_prefix(raw, 9000)
