@@ -12,6 +12,7 @@ from harness.cli.args import (
     add_scale,
 )
 from harness.errors import HarnessError
+from harness.scales import REPRODUCE_SCALE
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -45,7 +46,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _common(p)
     p.add_argument("--figures-dir", default=DEFAULT_FIGURES_DIR)
     add_jobs(p, default=2)
-    p.set_defaults(func=cmd_reproduce)
+    p.set_defaults(func=cmd_reproduce, scale=REPRODUCE_SCALE)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
