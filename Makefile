@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 HARNESS:= $(VENV)/bin/harness
-SCALE  ?= quick
+SCALE  ?= standard
 JOBS   ?= 2
 STAMP  := $(VENV)/.installed
 
@@ -47,7 +47,7 @@ test-fast: $(STAMP) ## tests without the ones marked slow
 demo: $(STAMP) ## one small instance: every formulation, the certified bracket, the mapping check
 	$(HARNESS) demo
 
-reproduce: $(STAMP) ## every experiment at SCALE=quick (default) or paper, then checks, figures, report
+reproduce: $(STAMP) ## every experiment at SCALE=standard (default, ~15 min budget), quick (tests) or paper, then checks, figures, report
 	$(HARNESS) reproduce --scale $(SCALE) --jobs $(JOBS)
 
 data: $(STAMP) ## download MNIST, Fashion-MNIST and the UCI sets (verified, resumable); DEST=dir optional

@@ -57,7 +57,7 @@ def check_data_available(kinds: set[str]) -> None:
 
 
 def reproduce(
-    scale: str = "quick",
+    scale: str = "standard",
     jobs: int = 2,
     backend: str = "loky",
     scheduler: str | None = None,
@@ -70,7 +70,9 @@ def reproduce(
 
     Parameters
     ----------
-    scale : {"quick", "paper"}
+    scale : {"quick", "standard", "paper"}
+        ``"standard"`` (default, :data:`harness.scales.REPRODUCE_SCALE`) is the budgeted
+        evidence scale; ``"quick"`` the tiny scale of the tests.
     jobs, backend, scheduler
         Passed to :func:`harness.sweep.run_spec` (validated there).
     results_dir, figures_dir, experiments_dir : path

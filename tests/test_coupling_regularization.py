@@ -404,3 +404,59 @@ def test_p15_single_width_is_not_a_pass() -> None:
     res = check_p15({"coupling": table[table["width"] == 128]})
     assert res.verdict == "INCONCLUSIVE"
     assert "width trend: no group" in res.explanation
+
+
+# --------------------------------------------------------------------------- issue 14 item 5
+def test_coupling_lr_scaled_as_one_over_width(any_seed: int) -> None:
+    """``lr_width_ref = m0``: the GD step on (1) is ``lr * m0 / m / n`` (recorded)."""
+    base = {"dataset": "gaussian", "n": 30, "d": 4, "lr": 0.02, "n_steps": 5}
+    steps = {}
+    for m in (8, 32):
+        rows = get_kind("coupling")({**base, "width": m, "lr_width_ref": 16}, _seed(any_seed))
+        fin = pd.DataFrame(rows).query("final").iloc[0]
+        assert fin["lr_scaling"] == "1/m"
+        np.testing.assert_allclose(fin["lr_effective"], 0.02 * 16 / m)
+        steps[m] = fin["step_size"]
+    np.testing.assert_allclose([steps[8], steps[32]], [0.02 * 2 / 30, 0.02 / 2 / 30])
+    fin = pd.DataFrame(get_kind("coupling")({**base, "width": 8}, _seed(any_seed))).iloc[-1]
+    assert fin["lr_scaling"] == "constant" and fin["lr_effective"] == 0.02
+
+
+def test_coupling_lemma_coverage_recorded() -> None:
+    """``lemma_width_over_n = 1``: widths below n are marked as outside the lemma's regime."""
+    base = {"dataset": "gaussian", "n": 20, "d": 3, "n_steps": 3, "lemma_width_over_n": 1.0}
+    for m, covered in ((8, False), (20, True)):
+        fin = pd.DataFrame(get_kind("coupling")({**base, "width": m}, _seed(0))).iloc[-1]
+        assert fin["lemma_min_width"] == 20 and bool(fin["lemma_covered"]) == covered
+
+
+def _covered(table: pd.DataFrame, min_width: int) -> pd.DataFrame:
+    return table.assign(lemma_covered=table["width"] >= min_width)
+
+
+def _narrow_fail_wide_pass(w: int, s: int) -> float:
+    """Below 1/2 at m <= 32, above it at m >= 64, growing with m."""
+    return 0.2 + 0.01 * s if w <= 32 else 0.9 + 0.01 * s
+
+
+def test_p15_decided_on_the_widths_the_lemma_covers() -> None:
+    table = _p15_table(_narrow_fail_wide_pass, seeds=12)
+    # without the column every width counts: narrow widths fail (A2)
+    assert check_p15({"coupling": table}).verdict == "FAIL"
+    # narrow widths outside the lemma's regime: listed as out of scope, not held against it
+    res = check_p15({"coupling": _covered(table, 64)})
+    assert res.verdict == "PASS", res.explanation
+    assert "outside scope: width below the lemma's regime" in res.explanation
+    assert res.details["crossing_width"] == {
+        "dataset=gaussian, method=gd, lr=0.01": "m = 64",
+        "dataset=mnist, method=gd, lr=0.01": "m = 64",
+    }
+    # a covered width that fails (A2) still fails the claim
+    assert check_p15({"coupling": _covered(table, 32)}).verdict == "FAIL"
+
+
+def test_p15_crossing_not_reached_and_no_covered_width() -> None:
+    table = _p15_table(lambda w, s: 0.1 + 0.002 * w + 0.001 * s)
+    res = check_p15({"coupling": _covered(table, 1024)})  # no width in the lemma's regime
+    assert res.verdict == "INCONCLUSIVE", res.explanation
+    assert set(res.details["crossing_width"].values()) == {"not reached up to m = 128"}

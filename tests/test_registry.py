@@ -28,7 +28,10 @@ def test_kinds_figures_and_scales_are_registries() -> None:
 
     for reg in (KINDS, FIGURES, SCALES):
         assert isinstance(reg, Registry)
-    assert SCALE_NAMES == ("quick", "paper") and SCALES.get_or_fail("paper").name == "paper"
+    assert (
+        SCALE_NAMES == ("quick", "standard", "paper")
+        and SCALES.get_or_fail("paper").name == "paper"
+    )
     assert "kappa" in KINDS and kind_info("kappa").requires == (("n", "c"), ("d",))
     assert get_kind("kappa") is KINDS["kappa"]
     assert "fig1" in FIGURES

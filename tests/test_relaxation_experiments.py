@@ -550,3 +550,35 @@ def test_quick_specs_end_to_end(quick_results: Path, tmp_path: Path) -> None:
     for fid in ("fig1", "fig2", "fig8"):
         paths = render_figure(FIGURES[fid], "quick", quick_results, tmp_path, REPO / "experiments")
         assert all(p.is_file() for p in paths)
+
+
+# --------------------------------------------------------------------------- issue 14 items 2, 4
+def test_relaxation_gap_at_the_rule_count_when_the_cap_is_a_memory_guard() -> None:
+    """A cap above the rule leaves the theorem's count: P_used = P_rule, not capped."""
+    point = {"n": 8, "d": 2, "P_cap": 10**6, "beta_rel": 0.1, "bracket_restarts": 0}
+    df = pd.DataFrame(get_kind("relaxation_gap")(dict(point), _seed(3)))
+    r = df.iloc[0]
+    assert r["P_mode"] == "rule" and len(df) == 1  # no fixed P: only the rule row
+    assert r["P_used"] == r["P_rule"] == chernoff_pattern_count(r["kappa"], 8, 0.1)
+    assert not r["P_capped"] and r["P_cap_used"] == 10**6
+    assert r["status_relu"] == "optimal" and r["pstar_lower"] <= r["p_relu"] * (1 + TOL)
+
+
+def test_stationary_width_at_the_rule_of_thm_2_5() -> None:
+    """``width_at_rule``: the width used is max(width, 2 P_rule), so the precondition holds."""
+    point = {
+        "n": 8,
+        "d": 2,
+        "width": 4,
+        "width_at_rule": True,
+        "n_inits": 1,
+        "n_steps": 5,
+        "beta_rel": 0.1,
+        "bracket_restarts": 0,
+    }
+    df = pd.DataFrame(get_kind("stationary")(dict(point), _seed(4)))
+    r = df.iloc[0]
+    assert r["width_used"] == max(4, 2 * r["P_rule"]) and r["P_rule"] > 0
+    assert bool(r["width_meets_rule"])
+    fixed = pd.DataFrame(get_kind("stationary")({**point, "width_at_rule": False}, _seed(4)))
+    assert fixed.iloc[0]["width_used"] == 4 and not fixed.iloc[0]["width_meets_rule"]

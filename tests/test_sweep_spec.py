@@ -262,7 +262,7 @@ def test_missing_file_is_spec_error(tmp_path: Path) -> None:
 def test_unknown_scale_name_rejected(tmp_path: Path) -> None:
     spec = load_spec(write(tmp_path, GOOD))
     with pytest.raises(
-        SpecError, match=r"scale must be one of \['quick', 'paper'\]\. Got 'huge'\."
+        SpecError, match=r"scale must be one of \['quick', 'standard', 'paper'\]\. Got 'huge'\."
     ):
         expand_grid(spec, "huge")
 

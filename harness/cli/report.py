@@ -12,10 +12,11 @@ from harness.cli.args import (
     add_scale,
 )
 from harness.errors import HarnessError
+from harness.scales import DEFAULT_SCALE, REPRODUCE_SCALE
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    add_scale(p)
+def _common(p: argparse.ArgumentParser, scale: str = DEFAULT_SCALE) -> None:
+    add_scale(p, scale)
     add_results_dir(p)
     p.add_argument("--experiments-dir", default=DEFAULT_EXPERIMENTS_DIR, help="spec directory")
 
@@ -42,7 +43,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = sub.add_parser(
         "reproduce", help="run every experiment of the figures and checks, then check, plot, report"
     )
-    _common(p)
+    _common(p, REPRODUCE_SCALE)
     p.add_argument("--figures-dir", default=DEFAULT_FIGURES_DIR)
     add_jobs(p, default=2)
     p.set_defaults(func=cmd_reproduce)

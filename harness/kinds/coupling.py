@@ -24,6 +24,19 @@ Settings the paper does not state (THEORY.md §A8: width, learning rate, steps, 
   usually quoted); the step actually taken on (1) is ``eta / n`` and is recorded as
   ``step_size``. For ``method="adam"``, ``lr`` is Adam's step (Adam is invariant to the
   ``1/n`` rescaling of the gradient up to its ``eps``), used as is.
+* **Learning rate against width.** With ``lr_width_ref`` unset the rate is the same at
+  every width (``lr_scaling = "constant"``). With ``lr_width_ref = m0`` it is scaled as
+  ``1/m``: the rate used is ``lr_effective = lr * m0 / m`` (``lr_scaling = "1/m"``), the
+  given ``lr`` being the rate at width ``m0``. In this parameterisation
+  (``alpha_j ~ N(0, 1/m)``) the top eigenvalue of the mean-loss Hessian grows like
+  ``~0.16 m``, so a constant rate diverges at large ``m``; ``1/m`` keeps every width at
+  the same fraction of the stability limit ``2 / lambda_max`` (the wide-network regime of
+  Li & Liang 2018 in which the lemma is stated).
+* **Widths the lemma covers.** Lemma 2.4 is a statement about wide networks (Li & Liang
+  need ``m >= poly(n)``); the point's ``lemma_width_over_n`` (default 0: every width) sets
+  the smallest width we read it as covering, ``lemma_min_width = ceil(lemma_width_over_n
+  n)``, recorded with ``lemma_covered = width >= lemma_min_width`` (check P15 decides (A2)
+  on the covered widths and lists the others as out of scope).
 * **Weight decay.** ``beta`` is the ``beta`` of (1) (absolute; default ``1e-4``); on the
   mean loss it is ``beta / n``.
 * **Initialisation.** ``u_j^(0) ~ N(0, sigma_u^2 I_d)``, ``alpha_j^(0) ~ N(0,
@@ -68,6 +81,7 @@ DEFAULTS: dict[str, Any] = {
     "weight_law": "gaussian",
     "noise": 0.0,
     "projection": "pca",
+    "lemma_width_over_n": 0.0,
 }
 ADAM_DEFAULT_LR = 1e-3
 _POSITIVE = Interval(float, 0.0, None, closed="neither")
@@ -91,6 +105,19 @@ class CouplingParams(SyntheticInstance):
     n_record: int = param(Interval(int, 2, None), DEFAULTS["n_record"])
     init_scale: float | None = param(_POSITIVE, None)
     projection: str = param(Options(PROJECTIONS), DEFAULTS["projection"])
+    lr_width_ref: int | None = param(Interval(int, 1, None), None)  # None: constant lr
+    lemma_width_over_n: float = param(Interval(float, 0.0, None), DEFAULTS["lemma_width_over_n"])
+
+    @property
+    def lemma_min_width(self) -> int:
+        """``ceil(lemma_width_over_n * n)``: the smallest width Lemma 2.4 is read to cover."""
+        return max(1, math.ceil(self.lemma_width_over_n * self.n))
+
+    def lr_effective(self, lr: float) -> float:
+        """The rate used at this width: ``lr`` (constant) or ``lr * lr_width_ref / width``."""
+        if self.lr_width_ref is None:
+            return lr
+        return lr * self.lr_width_ref / self.width
 
     def config(self) -> dict[str, Any]:
         """The settings a row names (whether the point set them or not)."""
@@ -104,6 +131,11 @@ class CouplingParams(SyntheticInstance):
             "width": self.width,
             "method": self.method,
             "lr": lr,
+            "lr_scaling": "constant" if self.lr_width_ref is None else "1/m",
+            "lr_width_ref": math.nan if self.lr_width_ref is None else self.lr_width_ref,
+            "lr_effective": self.lr_effective(lr),
+            "lemma_min_width": self.lemma_min_width,
+            "lemma_covered": bool(self.width >= self.lemma_min_width),
             "beta": self.beta,
             "n_steps": self.n_steps,
             "n_record": self.n_record,
@@ -192,7 +224,8 @@ def coupling(p: CouplingParams, seed: np.random.SeedSequence) -> list[dict[str, 
     p : CouplingParams
         Required: ``dataset`` in {"gaussian", "mnist"}, ``n``, ``d``, ``width`` (``m``).
         Optional (defaults in :data:`DEFAULTS`): ``lr`` (GD step on the mean loss, see the
-        module docstring), ``method`` in {"gd", "adam"}, ``beta`` (weight decay of (1)),
+        module docstring), ``lr_width_ref`` (``1/m`` scaling of ``lr``),
+        ``lemma_width_over_n``, ``method`` in {"gd", "adam"}, ``beta`` (weight decay of (1)),
         ``n_steps``, ``n_record`` (number of log-spaced recorded steps), ``init_scale``,
         ``labels``, ``teacher_width``, ``weight_law``, ``noise``, ``projection``.
     seed : SeedSequence
@@ -223,9 +256,9 @@ def coupling(p: CouplingParams, seed: np.random.SeedSequence) -> list[dict[str, 
     n, d = X.shape
     m = cfg["width"]
     if cfg["method"] == "gd":
-        step_size = cfg["lr"] / n
+        step_size = cfg["lr_effective"] / n
     else:
-        step_size = cfg["lr"]
+        step_size = cfg["lr_effective"]
     init_scale = p.init_scale
     if init_scale is None:
         sigma_u, sigma_alpha = default_init_scales(d, m)

@@ -282,6 +282,7 @@ STATIONARY_COLUMNS = (
     "sqrt_log_2n",
     "kappa",
     "P_rule",
+    "width_used",
     "width_meets_rule",
 )
 
@@ -843,6 +844,8 @@ class StationaryParams(RelaxationParams):
     adam_lr: float | None = param(_STEP, None)  # None: ADAM_LR
     n_steps: int = param(Interval(int, 1, None), DEFAULTS["n_steps"])
     init_scale: float | None = param(_STEP, None)  # None: nonconvex's default
+    # True: the width used is max(width, 2 P_rule), the width Thm 2.5 assumes [RECON]
+    width_at_rule: bool = param(Flag(), False)
 
 
 @register_kind(
@@ -864,8 +867,10 @@ def stationary(p: StationaryParams, seed: np.random.SeedSequence) -> list[dict[s
         Optional: ``methods`` (comma-separated from {"gd", "adam"}, default ``"gd"``: GD
         with Armijo backtracking unless ``gd_lr`` fixes its step; Adam with step
         ``adam_lr``, default ``1e-2``), ``n_inits`` (default 10), ``n_steps``,
-        ``init_scale``, ``delta`` (of the width condition, default 0.1), instance, solver
-        and bracket fields as in :func:`relaxation_width`.
+        ``init_scale``, ``delta`` (of the width condition, default 0.1), ``width_at_rule``
+        (default false; true: the width used is ``max(width, 2 P_rule)``, the width of
+        Thm 2.5, recorded as ``width_used``), instance, solver and bracket fields as in
+        :func:`relaxation_width`.
     seed : SeedSequence
         Split into instance, beta/bracket and initialisation seeds.
 
@@ -883,7 +888,6 @@ def stationary(p: StationaryParams, seed: np.random.SeedSequence) -> list[dict[s
         best final loss of the point's own runs. ``width_meets_rule`` says whether
         ``m / 2 >= P_rule = ceil(8 kappa log(n/delta))``, the width Thm 2.5 assumes [RECON].
     """
-    m = p.width
     methods = parse_methods(p.methods)
     n_inits = p.n_inits
     n_steps = p.n_steps
@@ -900,6 +904,7 @@ def stationary(p: StationaryParams, seed: np.random.SeedSequence) -> list[dict[s
     kap = kappa(X)
     delta = p.delta
     P_rule = chernoff_pattern_count(kap, n, delta) if math.isfinite(kap) else -1
+    m = max(p.width, 2 * P_rule) if p.width_at_rule and P_rule > 0 else p.width
 
     all_runs: list[tuple[str, float | None, int, Any]] = []
     for method in methods:
@@ -947,6 +952,7 @@ def stationary(p: StationaryParams, seed: np.random.SeedSequence) -> list[dict[s
         **bracket.record(),
         "kappa": float(kap),
         "P_rule": int(P_rule),
+        "width_used": int(m),
         "width_meets_rule": bool(P_rule > 0 and m / 2 >= P_rule),
         "n_steps_max": n_steps,
         "solver_used": opts["solver"],

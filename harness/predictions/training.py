@@ -16,8 +16,14 @@ Decision rules (our reading of the claims; thresholds are module constants):
   :func:`harness.predictions.rules.binomial_rule` (FAIL when the 95 % Clopper–Pearson
   interval lies below 0.9; PASS only when the frequency is >= 0.9 and the lower end >= 0.8).
   Per width only a FAIL counts (a width significantly below the level); the pooled test
-  carries the power of a PASS.
-  (b) "The fraction increases with width": for every (dataset, method, lr) the
+  carries the power of a PASS. Lemma 2.4 is a statement about wide networks, so (a) is
+  decided on the widths the lemma covers: rows with ``lemma_covered == False`` (width
+  below the spec's ``lemma_min_width``) are listed as out of scope, not held against it
+  (tables without the column: every width counts). The *crossing width* per (dataset, n,
+  method, lr) — the smallest tested ``m`` from which every wider width has >= 90 % of runs
+  with ``frac_neuron >= 1/2`` — is reported (``details["crossing_width"]``), not tested.
+  (b) "The fraction increases with width": on ALL widths, for every (dataset, method, lr,
+  and n / lr scaling when they vary) the
   least-squares slope of final ``frac_neuron`` against ``log m`` with a seed bootstrap 95 %
   interval: PASS when the whole interval is >= 0, FAIL when it is < 0, INCONCLUSIVE
   otherwise or below the scaling design (>= 4 widths spanning x8, >= 3 seeds). Verdict:
@@ -97,8 +103,10 @@ P18_N_BOOT = 1000
     measured="final frac_neuron(T) (and frac_entry(T)) per run, Gaussian data and MNIST 0-4/5-9",
     predicted="frac_neuron(T) >= 1/2; non-decreasing in width m",
     rule=(
-        "per (dataset, m) and pooled per dataset: frequency of frac_neuron(T) >= 1/2 against 90% "
-        "(Clopper-Pearson 95%: FAIL if below, PASS if >= 90% with lower end >= 80%); per "
+        "on the widths the lemma covers (lemma_covered; others out of scope, listed), per "
+        "(dataset, m) and pooled per dataset: frequency of frac_neuron(T) >= 1/2 against 90% "
+        "(Clopper-Pearson 95%: FAIL if below, PASS if >= 90% with lower end >= 80%); crossing "
+        "width per (dataset, n) reported; on all widths, per "
         "(dataset, method, lr) with >= 4 widths spanning x8 and >= 3 seeds: bootstrap 95% CI of "
         "the slope of frac_neuron(T) vs log m entirely >= 0; diverged runs excluded and listed"
     ),
@@ -124,6 +132,10 @@ def check_p15(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
             (ev.rows["status"].astype(str) == "diverged").to_numpy(), "non-optimal", "run diverged"
         )
     ev = ev.finite("frac_neuron", "width")
+    trend_rows = ev.rows.assign(_ok=arr(ev.rows, "frac_neuron") >= P15_FRACTION_LEVEL)
+    crossing = _crossing_widths(trend_rows)
+    if "lemma_covered" in ev.rows.columns:
+        ev = ev.scope(flag(ev.rows["lemma_covered"]), "width below the lemma's regime")
     fin = ev.rows.assign(_ok=arr(ev.rows, "frac_neuron") >= P15_FRACTION_LEVEL)
     dkeys = present(fin, ("dataset",))
     width_entries, pooled_entries, trend_entries = [], [], []
@@ -143,7 +155,10 @@ def check_p15(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
                 int(wg["_ok"].sum()), len(wg), P15_RUN_LEVEL, measured="", predicted=""
             )
             width_entries.append((f"{dlab}, m={wk[0]:g}", res))
-        tkeys = present(dg, ("method", "lr"))
+    tdkeys = present(trend_rows, ("dataset",))
+    for dk, dg in groups(trend_rows, tdkeys):
+        dlab = label(tdkeys, dk) or "all"
+        tkeys = present(dg, ("method", "lr")) + present(dg, ("n", "lr_scaling"), varying=True)
         for tk, tg in groups(dg, tkeys):
             w = arr(tg, "width")
             cl = tg["seed_index"].to_numpy() if "seed_index" in tg.columns else None
@@ -169,14 +184,44 @@ def check_p15(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     present_ds = set(fin["dataset"].astype(str)) if "dataset" in fin.columns else set(P15_DATASETS)
     absent = [d for d in P15_DATASETS if d not in present_ds]
     notes = [f"dataset(s) {absent} not run"] if absent else []
+    if not fin.empty and "lemma_covered" in trend_rows.columns:
+        notes.append(f"(A2) decided on widths >= lemma_min_width ({len(fin)} runs)")
+    notes.extend(f"crossing width {k}: {v}" for k, v in crossing.items())
     res = combine(
-        parts, measured, predicted, {"missing_datasets": absent, "evidence": [ev.summary()]}, notes
+        parts,
+        measured,
+        predicted,
+        {"missing_datasets": absent, "crossing_width": crossing, "evidence": [ev.summary()]},
+        notes,
     )
     if res.verdict == "PASS" and absent:
         return CheckResult(
             "INCONCLUSIVE", res.measured, res.predicted, res.explanation, res.details
         )
     return res
+
+
+def _crossing_widths(fin: pd.DataFrame) -> dict[str, str]:
+    """Per (dataset, n, method, lr): the smallest tested width from which (A2) holds.
+
+    The crossing width is the smallest ``m`` such that at ``m`` and at every wider tested
+    width at least :data:`P15_RUN_LEVEL` of the runs have ``frac_neuron >= 1/2`` (point
+    frequencies; a description of the data, not a test). ``"not reached up to m = M"``
+    when even the widest width misses it.
+    """
+    keys = present(fin, ("dataset", "n", "method", "lr", "lr_scaling"))
+    out: dict[str, str] = {}
+    for k, g in groups(fin, keys):
+        freq = g.groupby("width")["_ok"].mean().sort_index()
+        widths = freq.index.to_numpy(dtype=float)
+        ok = freq.to_numpy() >= P15_RUN_LEVEL
+        tail_ok = np.flip(np.logical_and.accumulate(np.flip(ok)))
+        name = label(keys, k) or "all"
+        if tail_ok.any():
+            out[name] = f"m = {widths[int(np.argmax(tail_ok))]:g}"
+        else:
+            out[name] = f"not reached up to m = {widths.max():g}"
+    return out
 
 
 # --------------------------------------------------------------------------- P18

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from harness.errors import SpecError
+from harness.scales import profile_name
 from harness.sweep import schema as S
 
 if TYPE_CHECKING:
@@ -193,7 +194,9 @@ def parse_spec(data: Mapping[str, Any], path: str = "<dict>") -> Spec:
     solvers = None
     scales: dict[str, ScaleConfig] = {}
     for sname in S.SCALES:
-        cfg = _merge(ctx, sname, base, overrides.get(sname), top.get("seeds", 1))
+        profile = profile_name(sname, overrides)  # e.g. standard -> quick when absent
+        over = overrides.get(profile) if profile is not None else None
+        cfg = _merge(ctx, sname, base, over, top.get("seeds", 1))
         _check_structure(ctx, cfg, kind, kp)
         _check_kind_constraints(ctx, cfg, kp)
         if "solver" in cfg.axes:
