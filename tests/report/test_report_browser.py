@@ -19,7 +19,7 @@ from harness.figures import FIGURES
 from harness.predictions import CHECKS, CheckResult, register_check
 from harness.sweep import load_spec, run_spec
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BROWSER = next(
     (
         b

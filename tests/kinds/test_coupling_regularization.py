@@ -21,7 +21,7 @@ from harness.plots.regularization import plot_regularization
 from harness.predictions import load_checks
 from harness.predictions.training import check_p15, check_p18
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _seed(k: int) -> np.random.SeedSequence:

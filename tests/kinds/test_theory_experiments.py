@@ -35,7 +35,7 @@ from harness.sweep import expand_grid, load_results, run_spec
 from harness.sweep.schema import parse_P_list
 from harness.sweep.spec import load_spec, parse_spec
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 THEORY_SPECS = ("kappa", "chernoff_rank", "ridge", "sharpness", "maxcut")
 CHECK_IDS = ("P4", "P7", "P8", "P9", "P10", "P11", "P13")
 

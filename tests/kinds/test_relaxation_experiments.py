@@ -24,7 +24,7 @@ from harness.kinds.relaxation import (
 from harness.plots.relaxation import plot_fig1, plot_fig2, plot_fig8
 from harness.predictions import load_checks
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TOL = 1e-6
 CHECKS = load_checks()
 
