@@ -102,7 +102,7 @@ def build_program(arr: Arrangements) -> Program13:
     )
 
 
-def _aggregate(prog: Program13) -> sp.csr_matrix:
+def aggregate_matrix(prog: Program13) -> sp.csr_matrix:
     """Sparse (G, 2B) matrix summing the ``m1`` groups of every (sigma, b)."""
     G = prog.G
     return sp.csr_matrix((np.ones(G), (np.arange(G), prog.group_block)), shape=(G, 2 * prog.B))
@@ -121,7 +121,7 @@ def objective13(prog: Program13, X: FloatArray, y: FloatArray, Z: FloatArray, be
 
 def second_layer_preact(prog: Program13, M: FloatArray) -> FloatArray:
     """``sum_q A_g M_g`` per (sigma, b): (n, 2B)."""
-    return np.asarray(_aggregate(prog).T @ (prog.A * M).T).T
+    return np.asarray(aggregate_matrix(prog).T @ (prog.A * M).T).T
 
 
 def cone_violation13(prog: Program13, X: FloatArray, Z: FloatArray) -> float:
@@ -183,7 +183,7 @@ def solve13_reference(
     pred = cp.sum(cp.multiply(prog.C, M), axis=1)
     obj = 0.5 * cp.sum_squares(pred - y) + beta * cp.sum(cp.norm(Z, 2, axis=0))
     cons1 = cp.multiply(prog.S1, M) >= 0
-    pre2 = cp.multiply(prog.A, M) @ _aggregate(prog)
+    pre2 = cp.multiply(prog.A, M) @ aggregate_matrix(prog)
     cons2 = cp.multiply(prog.S2, pre2) >= 0
     problem = cp.Problem(cp.Minimize(obj), [cons1, cons2])
     status, raw, iters, elapsed = run_clarabel(problem, tol, max_iter)
@@ -218,3 +218,14 @@ def solve13_reference(
         dual_bound=lower,
         extra={"n_groups": prog.G, "memory_gb_est": size["memory_gb"]},
     )
+
+
+def beta_max13(X: FloatArray, y: FloatArray, arr: Arrangements) -> float:
+    """``max_g ||X^T (C_g * y)||``: for ``beta >=`` this value ``Z = 0`` solves (13).
+
+    At ``v = y`` (the residual of ``Z = 0``) with zero multipliers every dual constraint of
+    :func:`dual_bound13` holds, so the bound equals ``||y||^2 / 2``, the value at 0. Specs
+    give ``beta_rel``, a fraction of it (as ``beta_rel`` of THEORY.md §A8 for (3)).
+    """
+    prog = build_program(arr)
+    return float(np.max(np.linalg.norm(X.T @ (prog.C * y[:, None]), axis=0)))

@@ -12,12 +12,20 @@ objective of a network of form (5).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from harness.deep.arrangements import Arrangements
-from harness.deep.convex import Program13, build_program, cone_violation13, objective13
+from harness.deep.convex import (
+    Program13,
+    aggregate_matrix,
+    build_program,
+    cone_violation13,
+    objective13,
+)
 from harness.deep.mapping import blocks_to_network
 from harness.deep.model import FloatArray, ParallelNet
 from harness.deep.model import objective as objective5
@@ -38,18 +46,24 @@ class PenalizedRun:
     objective5: float
     cone_violation: float
     status: str
+    monitor: FloatArray = field(default_factory=lambda: np.zeros(0))
 
 
 def _rows_terms(
-    prog: Program13, Xb: FloatArray, yb: FloatArray, Z: FloatArray, rows: np.ndarray, rho: float
+    prog: Program13,
+    Xb: FloatArray,
+    yb: FloatArray,
+    Z: FloatArray,
+    rows: np.ndarray,
+    rho: float,
+    agg: sp.csr_matrix,
 ) -> tuple[float, FloatArray]:
     """Value and gradient (w.r.t. Z) of the row terms of (16) on the rows ``rows``."""
     C, S1, A, S2 = prog.C[rows], prog.S1[rows], prog.A[rows], prog.S2[rows]
     M = Xb @ Z  # (b, G)
     r = np.sum(C * M, axis=1) - yb
     h1 = -S1 * M
-    pre2 = np.zeros((M.shape[0], 2 * prog.B))
-    np.add.at(pre2.T, prog.group_block, (A * M).T)
+    pre2 = np.asarray((A * M) @ agg)  # (b, 2B): sum over the m1 groups of each block
     h2 = -S2 * pre2
     value = 0.5 * float(r @ r) + rho * float(np.maximum(h1, 0).sum() + np.maximum(h2, 0).sum())
     dM = C * r[:, None] - rho * S1 * (h1 > 0)
@@ -61,7 +75,7 @@ def penalized_objective(
     prog: Program13, X: FloatArray, y: FloatArray, Z: FloatArray, beta: float, rho: float
 ) -> float:
     """Value of (16) at ``Z`` on all rows."""
-    value, _ = _rows_terms(prog, X, y, Z, np.arange(X.shape[0]), rho)
+    value, _ = _rows_terms(prog, X, y, Z, np.arange(X.shape[0]), rho, aggregate_matrix(prog))
     return value + beta * float(np.sum(np.linalg.norm(Z, axis=0)))
 
 
@@ -76,12 +90,17 @@ def train_penalized(
     epochs: int = 20,
     batch_size: int = 256,
     rng: np.random.Generator,
+    monitor: Callable[[ParallelNet], float] | None = None,
 ) -> PenalizedRun:
-    """Adam on (16) from ``Z = 0``; the group-norm subgradient is ``u/||u||`` (0 at 0)."""
+    """Adam on (16) from ``Z = 0``; the group-norm subgradient is ``u/||u||`` (0 at 0).
+
+    ``monitor(net)`` is evaluated on the Prop. 1 network after every epoch (not timed).
+    """
     if not (beta > 0 and rho > 0 and lr > 0):
         raise InputError(f"beta, rho and lr must be > 0; got {beta!r}, {rho!r}, {lr!r}")
     n, d = X.shape
     prog = build_program(arr)
+    agg = aggregate_matrix(prog)
     Z = np.zeros((d, prog.G))
     m = np.zeros_like(Z)
     v = np.zeros_like(Z)
@@ -89,14 +108,16 @@ def train_penalized(
     step = 0
     objs = [penalized_objective(prog, X, y, Z, beta, rho)]
     times = [0.0]
+    mons = [] if monitor is None else [monitor(blocks_to_network(prog, Z, arr))]
     t0 = time.perf_counter()
+    paused = 0.0
     status = "ok"
     b1, b2 = ADAM_BETAS
     for _epoch in range(epochs):
         order = rng.permutation(n)
         for start in range(0, n, bs):
             rows = order[start : start + bs]
-            _, g = _rows_terms(prog, X[rows], y[rows], Z, rows, rho)
+            _, g = _rows_terms(prog, X[rows], y[rows], Z, rows, rho, agg)
             g *= n / rows.size
             norms = np.linalg.norm(Z, axis=0)
             g += beta * np.divide(Z, norms, out=np.zeros_like(Z), where=norms > 0)
@@ -105,7 +126,11 @@ def train_penalized(
             v = b2 * v + (1 - b2) * g * g
             Z = Z - lr * (m / (1 - b1**step)) / (np.sqrt(v / (1 - b2**step)) + ADAM_EPS)
         objs.append(penalized_objective(prog, X, y, Z, beta, rho))
-        times.append(time.perf_counter() - t0)
+        times.append(time.perf_counter() - t0 - paused)
+        if monitor is not None:
+            t_mon = time.perf_counter()
+            mons.append(monitor(blocks_to_network(prog, Z, arr)))
+            paused += time.perf_counter() - t_mon
         if not np.isfinite(objs[-1]):
             status = "diverged"
             break
@@ -120,4 +145,5 @@ def train_penalized(
         objective5=objective5(net, X, y, beta),
         cone_violation=cone_violation13(prog, X, Z),
         status=status,
+        monitor=np.asarray(mons, dtype=float),
     )
