@@ -11,10 +11,10 @@ JOBS   ?= 2
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-FIGS   := fig1 fig2 fig3 fig4 fig5 fig6 fig7 fig8 shallow1 shallow2
+FIGS   := fig1 fig2 fig3 fig4 fig5 fig6 fig7 fig8 shallow1 shallow2 deep1 deep2
 
 .PHONY: help install lint typecheck test test-fast reproduce data demo bench bench-full clean-results \
-        check figures report fig-shallow $(FIGS)
+        check figures report fig-shallow table1 fig-deep $(FIGS)
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -69,6 +69,12 @@ fig-shallow: $(STAMP) ## Ergen & Pilanci 2019: run both specs (resumable) and pl
 	$(HARNESS) run experiments/shallow_single.toml --scale $(SCALE) --jobs $(JOBS)
 	$(HARNESS) run experiments/shallow_multi.toml --scale $(SCALE) --jobs $(JOBS)
 	$(HARNESS) figures --scale $(SCALE) --only shallow1,shallow2
+
+table1: $(STAMP) ## Ergen & Pilanci 2021 Table 1: run deep_uci (resumable) -> results/table1.md, .csv
+	$(PY) -m harness.deep.cli table1 --scale $(SCALE) --jobs $(JOBS)
+
+fig-deep: $(STAMP) ## Ergen & Pilanci 2021: run deep_synthetic, deep_fmnist (resumable), draw deep1, deep2
+	$(PY) -m harness.deep.cli fig-deep --scale $(SCALE) --jobs $(JOBS)
 
 BENCH_PY ?= $(PY)
 

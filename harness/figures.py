@@ -148,6 +148,22 @@ _FIGURE_LIST: dict[str, Figure] = {
             "harness.plots.shallow:plot_shallow_fig2",
             ("S3",),
         ),
+        Figure(
+            "deep1",
+            "Three-layer parallel networks: SGD vs the convex program (13)",
+            "Ergen & Pilanci 2021, Fig. 4",
+            "deep_synthetic",
+            "harness.plots.deep:plot_deep_fig4",
+            ("E1", "E2", "E5"),
+        ),
+        Figure(
+            "deep2",
+            "Penalised convex program (16) vs (5) on Fashion-MNIST",
+            "Ergen & Pilanci 2021, Fig. 5/6 (CPU scale)",
+            "deep_fmnist",
+            "harness.plots.deep:plot_deep_fmnist",
+            ("E6",),
+        ),
     )
 }
 
