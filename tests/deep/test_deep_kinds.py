@@ -17,7 +17,7 @@ from harness.kinds import get_kind
 from harness.plots.deep import plot_deep_fig4, plot_deep_fmnist
 from harness.sweep.spec import load_spec, parse_spec
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
 needs_data = pytest.mark.skipif(not (DATA / "uci").is_dir(), reason="shared data absent")
 
