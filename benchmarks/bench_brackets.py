@@ -15,7 +15,7 @@ Nothing is asserted: the table is printed and written to ``OUT/brackets.csv`` (a
 Timings depend on the machine's load; compare the two methods within one run.
 
 Usage: ``python benchmarks/bench_brackets.py [--sizes quick|full] [--seeds 3] [--out DIR]
-[--n N ...] [--no-gaussian]`` (``quick``: n in {40, 80}; ``full``: n in {40, 80, 160, 320};
+[--n N ...] [--first-seed S] [--no-gaussian]`` (``quick``: n in {40, 80}; ``full``: n in {40, 80, 160, 320};
 ``--n`` replaces the planted sizes).
 """
 
@@ -176,16 +176,17 @@ def main() -> None:
     parser.add_argument(
         "--n", type=int, nargs="+", default=None, help="planted n (overrides --sizes)"
     )
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first..first+seeds-1")
     parser.add_argument("--no-gaussian", action="store_true", help="skip the Gaussian-label rows")
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error("--seeds must be >= 1")
     rows: list[dict[str, Any]] = []
     for n in () if args.no_gaussian else GAUSSIAN_N:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             rows += _point("gaussian", n, 3, seed, exact=True)
     for n in args.n or SIZES[args.sizes]:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             rows += _point("planted", n, n // 4, seed, exact=False)
     _write_csv(rows, args.out / "brackets.csv")
     print(_table(rows))
