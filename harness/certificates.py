@@ -30,7 +30,7 @@ Lower bounds are certificates by weak duality, never heuristics:
     triangle-inequality cuts); every point is then scaled to certified feasibility and the
     best point of their convex hull with 0 is taken (:func:`best_combination`; the feasible
     set ``{M(v) <= beta}`` is convex). Measured on the paper spec (README, "Certified
-    bracket"): about half the width of the previous method, at 1.7-3x its time.
+    bracket"): about half the width of the previous method up to n = 160, at 1.2-3.3x its time.
   - ``"scaled"`` (the previous method): a candidate ``v`` (the residual of the best relaxed
     solution and of the best GD run) is scaled to dual feasibility with a VALID upper bound
     ``M_hat >= M(v) = max_{||u|| <= 1} |v^T (X u)_+|`` (:func:`dual_norm_bound`): Part D

@@ -191,7 +191,8 @@ def _labelled(n: int, d: int, seed: int, labels: str, beta_rel: float = 0.1):
 @pytest.mark.parametrize("labels", ["gaussian", "planted"])
 def test_every_lower_end_is_below_exact_pstar(labels: str) -> None:
     """Both lower ends, on the Part D path, against p* by enumeration (6 instances each)."""
-    for k, (n, d) in enumerate([(12, 2), (16, 2), (20, 3), (14, 3), (18, 2), (22, 3)]):
+    ratios = []
+    for k, (n, d) in enumerate([(12, 2), (16, 2), (20, 3), (14, 3), (18, 2), (16, 3)]):
         seed = 40 + k + (0 if labels == "gaussian" else 100)
         X, y, beta, D_all = _labelled(n, d, seed, labels, beta_rel=(0.05, 0.1, 0.3)[k % 3])
         lo_ref, p_ref = _exact_pstar(X, y, beta, D_all)
@@ -205,13 +206,16 @@ def test_every_lower_end_is_below_exact_pstar(labels: str) -> None:
                 P_init=10,
                 P_grow=10,
                 max_rounds=2,
-                n_restarts=1,
-                gd_steps=300,
+                n_restarts=0,
                 lower=lower,
+                joint_max_iter=200,
+                triangle_rounds=1,
             )
             assert br.pstar_lower <= p_ref * (1 + RTOL) + 1e-12, (labels, n, d, lower)
             assert br.pstar_upper >= lo_ref * (1 - RTOL) - 1e-12, (labels, n, d, lower)
             assert br.pstar_lower >= 0.0
+            ratios.append(br.pstar_lower / p_ref)
+    assert max(ratios) > 0.3  # not vacuous: the certificates are far from the trivial 0
 
 
 def test_optimized_dual_point_is_a_certificate_for_any_start() -> None:
