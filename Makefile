@@ -85,6 +85,9 @@ bench: $(STAMP) ## solver (quick sizes) and sweep benchmarks -> results/bench/ (
 bench-full: $(STAMP) ## the issue-7 sizes incl. (5000,50,500); about 1 h, mostly Clarabel
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes full --repeats 3 --slow-seconds 60 --out results/bench
 
+bench-brackets: $(STAMP) ## p* bracket width and time, new vs old lower end (SIZES=quick stops at n = 80) -> results/bench/brackets.csv
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_brackets.py --sizes $(or $(SIZES),full) --seeds 3 --out results/bench
+
 clean-results: ## delete generated results and figures
 	rm -rf results/* figures/*
 	@touch results/.gitkeep figures/.gitkeep

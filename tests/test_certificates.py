@@ -10,9 +10,11 @@ import pytest
 from harness import formulations as F
 from harness.certificates import (
     Bracket,
+    best_combination,
     certified_bracket,
     dual_lower_bound,
     dual_norm_bound,
+    optimized_dual_point,
     part_d_lower_bound,
     price_patterns,
     relu_network_value,
@@ -98,7 +100,7 @@ def test_partd_bracket_contains_pstar_and_is_below_feasible_values(
     assert br.pstar_lower <= min(feasible) * (1 + 1e-9)
     # Every Part D record states the M_hat it used, and never a heuristic one.
     methods = {r["M_hat_method"] for r in br.records if r.get("stage") == "partD"}
-    assert methods and methods <= {"subset_exact", "subset_sdp", "spectral"}
+    assert methods and methods <= {"subset_exact", "subset_sdp", "spectral", "subset_joint"}
 
 
 def test_dual_norm_bound_is_valid_d2(any_seed: int) -> None:
@@ -176,3 +178,115 @@ def test_bracket_input_validation() -> None:
         certified_bracket(X, y, beta, rng=make_rng(0), P_grow=-1)
     with pytest.raises(InputError, match="beta"):
         certified_bracket(X, y, -1.0, rng=make_rng(0))
+
+
+def _labelled(n: int, d: int, seed: int, labels: str, beta_rel: float = 0.1):
+    inst = gaussian_instance(n, d, seed, labels=labels, width=4, noise=0.1)
+    D_all = enumerate_patterns(inst.X, cap=10**5)
+    D_all = D_all[:, D_all.any(axis=0)]
+    beta = beta_rel * F.beta_max(inst.X, inst.y, D_all)
+    return inst.X, inst.y, beta, D_all
+
+
+@pytest.mark.parametrize("labels", ["gaussian", "planted"])
+def test_every_lower_end_is_below_exact_pstar(labels: str) -> None:
+    """Both lower ends, on the Part D path, against p* by enumeration (6 instances each)."""
+    ratios = []
+    for k, (n, d) in enumerate([(12, 2), (16, 2), (20, 3), (14, 3), (18, 2), (16, 3)]):
+        seed = 40 + k + (0 if labels == "gaussian" else 100)
+        X, y, beta, D_all = _labelled(n, d, seed, labels, beta_rel=(0.05, 0.1, 0.3)[k % 3])
+        lo_ref, p_ref = _exact_pstar(X, y, beta, D_all)
+        for lower in ("joint", "scaled"):
+            br = certified_bracket(
+                X,
+                y,
+                beta,
+                rng=make_rng(seed),
+                enumerate_cap=0,
+                P_init=10,
+                P_grow=10,
+                max_rounds=2,
+                n_restarts=0,
+                lower=lower,
+                joint_max_iter=200,
+                triangle_rounds=1,
+            )
+            assert br.pstar_lower <= p_ref * (1 + RTOL) + 1e-12, (labels, n, d, lower)
+            assert br.pstar_upper >= lo_ref * (1 - RTOL) - 1e-12, (labels, n, d, lower)
+            assert br.pstar_lower >= 0.0
+            ratios.append(br.pstar_lower / p_ref)
+    assert max(ratios) > 0.3  # not vacuous: the certificates are far from the trivial 0
+
+
+def test_optimized_dual_point_is_a_certificate_for_any_start() -> None:
+    """Arbitrary starts (not residuals): the returned M_hat bounds M(v) and LB <= p*."""
+    X, y, beta, D_all = _labelled(14, 2, 5, "gaussian")
+    _, p_ref = _exact_pstar(X, y, beta, D_all)
+    rng = make_rng(11)
+    for start in (rng.standard_normal(14), y, -y, np.abs(rng.standard_normal(14))):
+        lb = optimized_dual_point(X, y, beta, start, triangle_rounds=2, max_iter=200)
+        assert lb.v is not None
+        grid = max(_grid_M(X, lb.v), _grid_M(X, -lb.v))
+        assert grid <= lb.M_hat.value * (1 + 1e-12)
+        assert lb.value <= p_ref * (1 + RTOL) + 1e-12
+        # the scaled point is dual feasible on every enumerated pattern (cone dropped)
+        scaled = lb.t * lb.v
+        assert F.group_norms(X.T @ (D_all * scaled[:, None])).max() <= beta * (1 + 1e-9) or (
+            grid * lb.t <= beta * (1 + 1e-9)
+        )
+
+
+def test_triangle_cuts_and_v_optimisation_tighten_the_certificate() -> None:
+    """At a fixed v, triangle cuts never loosen M_hat; optimising v raises the lower end."""
+    X, y, beta, _ = _labelled(40, 4, 3, "planted")
+    D = sample_patterns(X, 60, make_rng(3)).D
+    res = solve("relu", X, y, D, beta)
+    v = y - F.gated_predict(X, D, res.variables["U"] - res.variables["V"])
+    plain = optimized_dual_point(X, y, beta, v, optimize_v=False, triangle_rounds=0)
+    cuts = optimized_dual_point(X, y, beta, v, optimize_v=False, triangle_rounds=2)
+    joint = optimized_dual_point(X, y, beta, v, triangle_rounds=2)
+    scaled = part_d_lower_bound(X, y, beta, v, make_rng(0), exact_max_n=0)
+    assert cuts.M_hat.value <= plain.M_hat.value * (1 + 1e-6)
+    assert plain.value == pytest.approx(scaled.value, rel=2e-2)
+    assert joint.value >= max(cuts.value, scaled.value)
+    assert joint.value <= res.objective
+
+
+def test_best_combination_of_certified_points() -> None:
+    X, y, beta, D_all = _labelled(14, 2, 6, "planted")
+    _, p_ref = _exact_pstar(X, y, beta, D_all)
+    rng = make_rng(2)
+    pts, vals = [], []
+    for _ in range(4):
+        lb = optimized_dual_point(X, y, beta, rng.standard_normal(14), max_iter=100)
+        assert lb.v is not None
+        pts.append(lb.t * lb.v)
+        vals.append(lb.value)
+    value, v = best_combination(pts, y)
+    assert value >= max(vals) - 1e-12
+    assert value <= p_ref * (1 + RTOL)
+    np.testing.assert_allclose(value, v @ y - 0.5 * v @ v)
+
+
+def test_dual_candidates_are_used_and_checked() -> None:
+    X, y, beta, D_all = _labelled(16, 2, 7, "planted")
+    res = solve("full", X, y, D_all, beta)
+    v_opt = y - F.gated_predict(X, D_all, res.variables["U"] - res.variables["V"])
+    br = certified_bracket(
+        X,
+        y,
+        beta,
+        rng=make_rng(0),
+        enumerate_cap=0,
+        P_init=5,
+        P_grow=0,
+        n_restarts=0,
+        dual_candidates=[v_opt],
+    )
+    names = {r["candidate"] for r in br.records if r.get("stage") == "partD"}
+    assert "candidate0" in names
+    assert br.pstar_lower <= res.objective * (1 + RTOL)
+    with pytest.raises(InputError, match=r"dual_candidates\[0\] must be a finite vector"):
+        certified_bracket(X, y, beta, rng=make_rng(0), dual_candidates=[np.ones(3)])
+    with pytest.raises(InputError, match="lower must be one of"):
+        certified_bracket(X, y, beta, rng=make_rng(0), lower="sdp")

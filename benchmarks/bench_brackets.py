@@ -1,0 +1,197 @@
+"""Certified p* bracket: relative width and time per point, new lower end against the old one.
+
+For each point both lower-end methods of :func:`harness.certificates.certified_bracket` run
+on the same instance with the same seed: ``lower="scaled"`` (the previous method: each
+residual scaled with the subset/SDP bound of THEORY.md Part D) and ``lower="joint"`` (dual
+point and certificate optimised together, with triangle cuts, then combined). Everything
+else is the paper spec's bracket (``relaxation_gap`` at paper scale): planted width-5
+teacher, noise 0.1, c = n/d = 4, beta = 0.1 beta_max (beta_max over 2000 Gaussian patterns
+and the patterns of +-X^T y, as the kind does), the fast solver, 4 GD restarts of 3000
+steps, P_init = 100, P_grow = 100, 4 rounds; enumeration off, so Part D is what is
+measured. Gaussian labels (y ~ N(0, I)) are run at small n with d = 3, where p* is known
+by enumeration, and reported as LB/p* as well as width.
+
+Nothing is asserted: the table is printed and written to ``OUT/brackets.csv`` (atomically).
+Timings depend on the machine's load; compare the two methods within one run.
+
+Usage: ``python benchmarks/bench_brackets.py [--sizes quick|full] [--seeds 3] [--out DIR]
+[--n N ...] [--first-seed S] [--no-gaussian]`` (``quick``: n in {40, 80}; ``full``: n in {40, 80, 160, 320};
+``--n`` replaces the planted sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness import formulations as F
+from harness.certificates import certified_bracket
+from harness.instances import gaussian_instance, make_rng
+from harness.patterns import enumerate_patterns
+from harness.solvers.registry import solve
+
+SIZES = {"quick": (40, 80), "full": (40, 80, 160, 320)}
+GAUSSIAN_N = (20, 30)  # d = 3: p* by enumeration
+METHODS = ("scaled", "joint")
+FIELDS = (
+    "labels",
+    "n",
+    "d",
+    "seed",
+    "method",
+    "pstar_lower",
+    "pstar_upper",
+    "rel_width",
+    "pstar_exact",
+    "lb_over_pstar",
+    "lower_method",
+    "upper_method",
+    "time_s",
+)
+
+
+def _beta(X: np.ndarray, y: np.ndarray, seed: int) -> float:
+    """``0.1 beta_max``, beta_max over 2000 Gaussian patterns and ``h = +-X^T y`` (the kind)."""
+    rng = make_rng(10_000 + seed)
+    H = rng.standard_normal((X.shape[1], 2000))
+    g = X.T @ y
+    H = np.concatenate([H, g[:, None], -g[:, None]], axis=1)
+    return 0.1 * F.beta_max(X, y, (X @ H) >= 0)
+
+
+def _exact_pstar(X: np.ndarray, y: np.ndarray, beta: float) -> float:
+    D = enumerate_patterns(X, cap=10**5)
+    D = D[:, D.any(axis=0)]
+    res = solve("full", X, y, D, beta, solver="clarabel")
+    return float(res.objective) if res.ok else math.nan
+
+
+def _point(labels: str, n: int, d: int, seed: int, exact: bool) -> list[dict[str, Any]]:
+    inst = gaussian_instance(n, d, seed, labels=labels, width=5, noise=0.1)
+    X, y = inst.X, inst.y
+    beta = _beta(X, y, seed)
+    pstar = _exact_pstar(X, y, beta) if exact else math.nan
+    rows = []
+    for method in METHODS:
+        t0 = time.perf_counter()
+        br = certified_bracket(
+            X,
+            y,
+            beta,
+            rng=make_rng(seed),
+            P_init=100,
+            P_grow=100,
+            max_rounds=4,
+            n_restarts=4,
+            gd_steps=3000,
+            enumerate_cap=0,
+            solver="fast",
+            lower=method,
+        )
+        elapsed = time.perf_counter() - t0
+        if exact and not br.pstar_lower <= pstar * (1 + 1e-6) + 1e-12:
+            raise RuntimeError(f"lower end above p* at {labels} n={n} seed={seed} {method}")
+        rows.append(
+            {
+                "labels": labels,
+                "n": n,
+                "d": d,
+                "seed": seed,
+                "method": method,
+                "pstar_lower": br.pstar_lower,
+                "pstar_upper": br.pstar_upper,
+                "rel_width": br.rel_width,
+                "pstar_exact": pstar,
+                "lb_over_pstar": br.pstar_lower / pstar if exact else math.nan,
+                "lower_method": br.lower_method,
+                "upper_method": br.upper_method,
+                "time_s": elapsed,
+            }
+        )
+        print(
+            f"{labels:8s} n={n:4d} d={d:3d} seed={seed} {method:6s} "
+            f"rel_width={br.rel_width:.4f} LB/p*={rows[-1]['lb_over_pstar']:.3f} "
+            f"time={elapsed:.1f}s",
+            flush=True,
+        )
+    return rows
+
+
+def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    keys = sorted(
+        {(r["labels"], r["n"], r["d"]) for r in rows}, key=lambda k: (k[0] != "planted", k[1])
+    )
+    out = [
+        "| labels | n | d | median rel_width old | new | median LB/p* old | new "
+        "| median time old (s) | new (s) | time new/old |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for lab, n, d in keys:
+        sel = {
+            m: [r for r in rows if (r["labels"], r["n"], r["method"]) == (lab, n, m)]
+            for m in METHODS
+        }
+        med = {m: float(np.median([r["rel_width"] for r in sel[m]])) for m in METHODS}
+        lbp = {m: float(np.median([r["lb_over_pstar"] for r in sel[m]])) for m in METHODS}
+        tm = {m: float(np.median([r["time_s"] for r in sel[m]])) for m in METHODS}
+        ratio = float(
+            np.median(
+                [
+                    b["time_s"] / a["time_s"]
+                    for a, b in zip(sel["scaled"], sel["joint"], strict=True)
+                ]
+            )
+        )
+        lb_txt = " | ".join("–" if math.isnan(lbp[m]) else f"{lbp[m]:.3f}" for m in METHODS)
+        out.append(
+            f"| {lab} | {n} | {d} | {med['scaled']:.3f} | {med['joint']:.3f} | {lb_txt} "
+            f"| {tm['scaled']:.1f} | {tm['joint']:.1f} | {ratio:.2f} |"
+        )
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", choices=sorted(SIZES), default="full")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("results/bench"))
+    parser.add_argument(
+        "--n", type=int, nargs="+", default=None, help="planted n (overrides --sizes)"
+    )
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first..first+seeds-1")
+    parser.add_argument("--no-gaussian", action="store_true", help="skip the Gaussian-label rows")
+    args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error("--seeds must be >= 1")
+    rows: list[dict[str, Any]] = []
+    for n in () if args.no_gaussian else GAUSSIAN_N:
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            rows += _point("gaussian", n, 3, seed, exact=True)
+    for n in args.n or SIZES[args.sizes]:
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            rows += _point("planted", n, n // 4, seed, exact=False)
+    _write_csv(rows, args.out / "brackets.csv")
+    print(_table(rows))
+    print(f"wrote {args.out / 'brackets.csv'}")
+
+
+if __name__ == "__main__":
+    main()
