@@ -8,9 +8,9 @@ objective reached (recomputed by :mod:`harness.formulations` from the returned w
 the solver's own certified gap, the gap against the best certified lower bound of all
 solvers, the cone violation, the load average before and after, and, for the fast
 solvers, the fraction of time spent in the masked matrix products. ``fast`` is
-:func:`~harness.solvers.first_order.solve_gated_fista` for (5) and the column-generation
-solver :func:`~harness.solvers.first_order.solve_relu_cg` for (3); ``al`` (opt-in) is the
-augmented Lagrangian :func:`~harness.solvers.first_order.solve_relu_al`.
+:func:`~harness.solvers.gated_fista.solve_gated_fista` for (5) and the column-generation
+solver :func:`~harness.solvers.relu_cg.solve_relu_cg` for (3); ``al`` (opt-in) is the
+augmented Lagrangian :func:`~harness.solvers.relu_al.solve_relu_al`.
 
 pyscnn's weights are compared on *our* patterns: pyscnn sorts its deduplicated patterns
 (``np.unique(..., axis=1)``), so its returned columns are matched back to ours through the
@@ -48,8 +48,10 @@ import numpy as np
 from harness import formulations as F
 from harness.instances import gaussian_instance, make_rng
 from harness.patterns import sample_patterns
-from harness.solvers.first_order import solve_gated_fista, solve_relu_al, solve_relu_cg
+from harness.solvers.gated_fista import solve_gated_fista
 from harness.solvers.reference import solve_gated_reference, solve_relu_reference
+from harness.solvers.relu_al import solve_relu_al
+from harness.solvers.relu_cg import solve_relu_cg
 
 SIZES = {
     "quick": {"gated": [(100, 5, 50), (200, 10, 100)], "relu": [(100, 5, 50), (200, 10, 100)]},
