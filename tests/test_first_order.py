@@ -396,3 +396,18 @@ def test_bad_options_raise_input_error() -> None:
         solve_relu_cg(X, y, D, 1.0, problem="gated")
     with pytest.raises(InputError, match="problem must be"):
         solve_path("ridge", X, y, D, [1.0])
+
+
+def test_woodbury_newton_solves_agree_with_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+    # n small against k d: the restricted IPM solves its Newton systems through Woodbury;
+    # the dense Cholesky path must reach the same certified optimum
+    from harness.solvers import ipm
+
+    X, y, D = _instance(21, 20, 4, 30, "gaussian")
+    beta = 0.02 * F.beta_max(X, y, D)
+    wood = solve_relu_cg(X, y, D, beta, tol=TOL)
+    monkeypatch.setattr(ipm, "WOODBURY_RATIO", 0.0)
+    dense = solve_relu_cg(X, y, D, beta, tol=TOL)
+    assert wood.extra["woodbury_steps"] > 0 and dense.extra["woodbury_steps"] == 0
+    assert wood.ok and dense.ok
+    np.testing.assert_allclose(wood.objective, dense.objective, rtol=1e-8)

@@ -7,11 +7,18 @@ solver :class:`WorkingSetIPM` used by the column generation (:mod:`harness.solve
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.linalg
 
 from harness.formulations import FloatArray
 from harness.solvers.masked import MaskedProducts
+
+#: Woodbury for the Newton system when ``n < WOODBURY_RATIO * k d`` (k working columns).
+WOODBURY_RATIO = 0.5
+#: Iterative-refinement steps of a Woodbury solve against the exact Newton matrix.
+WOODBURY_REFINE = 4
 
 
 def soc_nt(s: FloatArray, z: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -136,6 +143,13 @@ class WorkingSetIPM:
         self.n, self.d, self.k = n, d, k
         Fmat = (self.Fs[:, :, None] * self.X[:, None, :]).reshape(n, k * d)
         self.FtF = Fmat.T @ Fmat
+        # with fewer samples than working variables the Newton matrix FtF + blockdiag is
+        # solved through Woodbury (n x n Cholesky and k d x d blocks, not a kd x kd one)
+        self.Ft = (
+            np.ascontiguousarray(Fmat.reshape(n, k, d).transpose(1, 2, 0))
+            if n < WOODBURY_RATIO * k * d
+            else None
+        )
         self.Wn = np.zeros((d, k))
         self.T = np.zeros(k)
         # a start tuned on planted instances (17 instead of 31 iterations at n=1000, d=50):
@@ -147,6 +161,7 @@ class WorkingSetIPM:
         self.zq = np.zeros((d + 1, k))
         self.zq[0] = self.b
         self.n_iter = 0
+        self.n_woodbury = 0
         self.rel_gap = np.inf
         self.failed = False
 
@@ -176,13 +191,82 @@ class WorkingSetIPM:
                 return state == "converged"
         return False
 
+    def _newton_solver(self, blocks: FloatArray) -> Callable[[FloatArray], FloatArray]:
+        """Factor ``H = F^T F + blockdiag(blocks)``; returns ``R (k, d) -> H^{-1} R``.
+
+        Dense Cholesky of the ``kd x kd`` matrix, or, when ``n`` is small against ``kd``,
+        Woodbury: ``H^{-1} = B^{-1} - B^{-1} F^T (I + F B^{-1} F^T)^{-1} F B^{-1}`` with the
+        ``k`` blocks ``B_j`` factored separately (``k d^3 + n^2 k d + n^3`` instead of
+        ``(kd)^3 / 3``). The caller's iterative refinement absorbs the rounding of either.
+        """
+        k, d = self.k, self.d
+        if self.Ft is None:
+            H = self.FtF.copy()
+            H.reshape(k, d, k, d)[np.arange(k), :, np.arange(k), :] += blocks
+            cf = scipy.linalg.cho_factor(H, check_finite=False)
+
+            def dense(R: FloatArray) -> FloatArray:
+                out = scipy.linalg.cho_solve(cf, R.reshape(-1), check_finite=False)
+                return np.asarray(out).reshape(k, d)
+
+            return dense
+        Ft = self.Ft
+        self.n_woodbury += 1
+        try:
+            Lb = np.linalg.cholesky(blocks)
+        except np.linalg.LinAlgError:
+            # near the optimum some blocks lose definiteness in floating point (their
+            # curvature comes from F^T F): dense from here on
+            self.Ft = None
+            return self._newton_solver(blocks)
+
+        Li = np.linalg.inv(Lb)
+        Binv = np.swapaxes(Li, 1, 2) @ Li
+
+        def block_solve(R: FloatArray) -> FloatArray:
+            # B_j^{-1} R_j for stacked (k, d, m) right-hand sides
+            return np.asarray(Binv @ R)
+
+        BiFt = block_solve(Ft)
+        n = Ft.shape[2]
+        C = Ft.reshape(k * d, n).T @ BiFt.reshape(k * d, n)
+        C[np.arange(n), np.arange(n)] += 1.0
+        try:
+            cC = scipy.linalg.cho_factor(C, check_finite=False)
+        except np.linalg.LinAlgError:
+            self.Ft = None
+            return self._newton_solver(blocks)
+
+        def woodbury(R: FloatArray) -> FloatArray:
+            x0 = block_solve(R[:, :, None])[:, :, 0]
+            t = Ft.reshape(k * d, n).T @ x0.reshape(-1)
+            s = scipy.linalg.cho_solve(cC, t, check_finite=False)
+            return np.asarray(x0 - (BiFt.reshape(k * d, n) @ s).reshape(k, d))
+
+        def refined(R: FloatArray) -> FloatArray:
+            # B is ill-conditioned near the optimum: refine against the exact H
+            x = woodbury(R)
+            r_norm = float(np.abs(R).max())
+            for _ in range(WOODBURY_REFINE):
+                res = R - self._apply_h(blocks, x)
+                if float(np.abs(res).max()) <= 1e-14 * r_norm:
+                    break
+                x = x + woodbury(res)
+            return x
+
+        return refined
+
+    def _apply_h(self, blocks: FloatArray, x: FloatArray) -> FloatArray:
+        """``(F^T F + blockdiag(blocks)) x`` for ``x`` of shape (k, d)."""
+        out = (self.FtF @ x.reshape(-1)).reshape(self.k, self.d)
+        return np.asarray(out + np.einsum("kij,kj->ki", blocks, x))
+
     def _step(self, rel_gap: float) -> str:
         """One predictor-corrector iteration; "converged", "failed" or "continue"."""
         X, y, b, Fs, Sg, ops = self.X, self.y, self.b, self.Fs, self.Sg, self.ops
         n, d, k = self.n, self.d, self.k
         m_deg = n * k + k
         eye = np.eye(d)
-        diag = np.arange(k)
         W, T, sl, zl, sq, zq = self.Wn, self.T, self.sl, self.zl, self.sq, self.zq
         XW = ops.matmul(W)
         res = np.einsum("nk,nk->n", Fs, XW) - y
@@ -231,10 +315,8 @@ class WorkingSetIPM:
         blocks += ie2[:, None, None] * eye[None] - coef[:, None, None] * np.einsum(
             "ik,jk->kij", aq[1:], aq[1:]
         )
-        H = self.FtF.copy()
-        H.reshape(k, d, k, d)[diag, :, diag, :] += blocks
         try:
-            cf = scipy.linalg.cho_factor(H, check_finite=False)
+            hsolve = self._newton_solver(blocks)
         except np.linalg.LinAlgError:
             self.failed = True
             return "failed"
@@ -255,8 +337,7 @@ class WorkingSetIPM:
             rhs_w = bxw + ops.adjoint(Sg * (u_l * dl)) + v_q[1:]
             rhs_t = bxt + v_q[0]
             rhs_w = rhs_w - s_tw * (rhs_t / s_tt)
-            dw = scipy.linalg.cho_solve(cf, rhs_w.T.reshape(-1), check_finite=False)
-            dw = dw.reshape(k, d).T
+            dw = hsolve(rhs_w.T).T
             dt = (rhs_t - np.einsum("ik,ik->k", s_tw, dw)) / s_tt
             gl = -Sg * ops.matmul(dw)
             gq = -np.vstack([dt[None, :], dw])

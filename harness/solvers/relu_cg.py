@@ -210,6 +210,7 @@ def solve_relu_cg(
         "ipm_s": 0.0,
         "certificate_s": 0.0,
         "newton_s": 0.0,
+        "woodbury_steps": 0.0,
     }
     n_newton = 0
     viol_rtol = 0.1 * tol
@@ -230,6 +231,7 @@ def solve_relu_cg(
         new = WorkingSetIPM(X, y, beta, Dm[:, cols % P], sig[cols], xs, xx)
         new.run(mid_gap, max(1, max_iter - n_iter))
         n_iter += new.n_iter
+        stats["woodbury_steps"] += new.n_woodbury
         stats["ipm_s"] += time.perf_counter() - t0
         return new
 
@@ -309,9 +311,10 @@ def solve_relu_cg(
             break
         # no column is violated: finish the restricted solve and certify
         t0 = time.perf_counter()
-        before = ipm.n_iter
+        before, before_w = ipm.n_iter, ipm.n_woodbury
         ipm.run(FINAL_GAP_FACTOR * tol, max(1, max_iter - n_iter))
         n_iter += ipm.n_iter - before
+        stats["woodbury_steps"] += ipm.n_woodbury - before_w
         stats["ipm_s"] += time.perf_counter() - t0
         lam_c = certify(ipm, newton)
         certified_state = True
@@ -360,6 +363,7 @@ def solve_relu_cg(
             "pricing_s": stats["pricing_s"],
             "certificate_s": stats["certificate_s"],
             "newton_s": stats["newton_s"],
+            "woodbury_steps": int(stats["woodbury_steps"]),
             "n_newton": n_newton,
             "product_time_s": product_s,
         },
