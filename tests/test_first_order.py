@@ -331,7 +331,6 @@ def test_dual_pricing_bounds_are_valid(rng: np.random.Generator) -> None:
     # below the exact projections, and tighten with iterations
     X = rng.standard_normal((60, 5))
     D = X @ rng.standard_normal((5, 8)) >= 0
-    S = (2.0 * D - 1.0).astype(np.float64)
     G = rng.standard_normal((5, 8)) * 3
     ops = MaskedProducts(X)
     x2 = float(np.linalg.norm(X, 2) ** 2)
@@ -339,14 +338,14 @@ def test_dual_pricing_bounds_are_valid(rng: np.random.Generator) -> None:
         [np.linalg.norm(project_cone(cone_matrix(X, D[:, j]), G[:, j])[0]) for j in range(8)]
     )
     lam0 = np.zeros((60, 8))
-    _, ub_few = dual_fista_certify(ops, G, S, lam0, 0.0, x2, 5)
-    lam, ub = dual_fista_certify(ops, G, S, lam0, 0.0, x2, 5000)
+    _, ub_few = dual_fista_certify(ops, G, D, lam0, 0.0, x2, 5)
+    lam, ub = dual_fista_certify(ops, G, D, lam0, 0.0, x2, 5000)
     scale = 1e-12 * float(np.abs(G).max())
     assert np.all(lam >= 0)
     assert np.all(ub >= exact - scale)
     assert np.all(ub_few >= exact - scale)
     assert np.all(ub <= ub_few + scale)
-    np.testing.assert_allclose(ub, F.group_norms(G + X.T @ (S * lam)), rtol=1e-12)
+    np.testing.assert_allclose(ub, F.group_norms(G + X.T @ ((2.0 * D - 1.0) * lam)), rtol=1e-12)
     np.testing.assert_allclose(ub, exact, rtol=1e-2, atol=1e-8)
 
 

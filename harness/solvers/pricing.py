@@ -15,7 +15,7 @@ import numpy as np
 
 from harness import formulations as F
 from harness.formulations import BoolArray, FloatArray
-from harness.solvers.cones import project_cone
+from harness.solvers.cones import cone_matrix, project_cone, signed_values
 from harness.solvers.masked import MaskedProducts
 
 #: Batched dual iterations that tighten the pricing bounds before ranking / certifying.
@@ -30,7 +30,7 @@ IntArray = np.ndarray
 def dual_fista_certify(
     ops: MaskedProducts,
     G: FloatArray,
-    A_sign: FloatArray,
+    Dc: BoolArray,
     Lam: FloatArray,
     beta: float,
     x_norm2: float,
@@ -38,19 +38,19 @@ def dual_fista_certify(
 ) -> tuple[FloatArray, FloatArray]:
     """Batched dual projection ``min_{lam >= 0} ||g_j + A_j^T lam_j||`` by FISTA.
 
-    ``G`` (d, m) holds the vectors ``sigma_j X^T D_j v``, ``A_sign`` (n, m) the cone signs,
-    ``Lam`` (n, m) a warm start. Any ``lam >= 0`` gives the valid upper bound
+    ``G`` (d, m) holds the vectors ``sigma_j X^T D_j v``, ``Dc`` (n, m) the patterns of the
+    columns (cone signs ``2 D_j - 1``, kept boolean), ``Lam`` (n, m) a warm start. Any ``lam >= 0`` gives the valid upper bound
     ``||g_j + A_j^T lam_j|| >= ||Pi_{K_j}(g_j)||`` (Moreau) on the dual constraint value;
     the iteration stops once every column is below ``beta``. Returns the multipliers and
     the upper bounds (m,), each the best seen for its column.
     """
     best = Lam.copy()
-    ub = F.group_norms(G + ops.adjoint(A_sign * best))
+    ub = F.group_norms(G + ops.adjoint(signed_values(Dc, best)))
     live = np.flatnonzero(ub > beta)
     L = x_norm2
     it = 0
     while live.size and it < n_iter:
-        Gl, Al = G[:, live], A_sign[:, live]
+        Gl, Al = G[:, live], Dc[:, live]
         lam = best[:, live]
         lam_prev = lam
         t_k = 1.0
@@ -58,12 +58,12 @@ def dual_fista_certify(
             it += 1
             t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_k * t_k))
             Y = lam + ((t_k - 1.0) / t_next) * (lam - lam_prev)
-            grad = Al * ops.matmul(Gl + ops.adjoint(Al * Y))
+            grad = signed_values(Al, ops.matmul(Gl + ops.adjoint(signed_values(Al, Y))))
             lam_new = np.maximum(Y - grad / L, 0.0)
             if float(np.vdot(Y - lam_new, lam_new - lam)) > 0.0:
                 t_next = 1.0
             lam_prev, lam, t_k = lam, lam_new, t_next
-        ub_l = F.group_norms(Gl + ops.adjoint(Al * lam))
+        ub_l = F.group_norms(Gl + ops.adjoint(signed_values(Al, lam)))
         better = ub_l < ub[live]
         best[:, live[better]] = lam[:, better]
         ub[live[better]] = ub_l[better]
@@ -74,8 +74,7 @@ def dual_fista_certify(
 def price_columns(
     ops: MaskedProducts,
     X: FloatArray,
-    Fs: FloatArray,
-    Ss: FloatArray,
+    DD: BoolArray,
     v: FloatArray,
     beta: float,
     Lam: FloatArray,
@@ -100,9 +99,11 @@ def price_columns(
     bound ``<= beta (1 + viol_rtol)`` in ``Lam``.
     """
     t0 = time.perf_counter()
-    G = ops.adjoint(Fs * v[:, None])
+    P = DD.shape[1] // 2
+    base = ops.masked_adjoint(DD[:, :P], v)
+    G = np.concatenate([base, -base], axis=1)
     raw = F.group_norms(G)
-    ub = F.group_norms(G + ops.adjoint(Ss * Lam))
+    ub = F.group_norms(G + ops.adjoint(signed_values(DD, Lam)))
     reset = raw < ub
     Lam[:, reset] = 0.0
     ub = np.minimum(ub, raw)
@@ -112,14 +113,14 @@ def price_columns(
     def tighten(cols: IntArray, n_iter: int) -> None:
         if cols.size:
             Lc, ubc = dual_fista_certify(
-                ops, G[:, cols], Ss[:, cols], Lam[:, cols], beta, x_norm2, n_iter
+                ops, G[:, cols], DD[:, cols], Lam[:, cols], beta, x_norm2, n_iter
             )
             Lam[:, cols] = Lc
             ub[cols] = ubc
 
     def exact(cols: IntArray) -> None:
         for j in cols:
-            proj, lam = project_cone(Ss[:, j, None] * X, G[:, j])
+            proj, lam = project_cone(cone_matrix(X, DD[:, j]), G[:, j])
             Lam[:, j] = lam
             ub[j] = float(np.linalg.norm(proj))
             stats["n_projections"] += 1

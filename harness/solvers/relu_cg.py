@@ -48,7 +48,7 @@ from harness.solvers.common import (
     pad_columns,
     warm_variables,
 )
-from harness.solvers.cones import polish_cones
+from harness.solvers.cones import polish_cones, signed_values
 from harness.solvers.ipm import WorkingSetIPM
 from harness.solvers.masked import MaskedProducts
 from harness.solvers.newton import active_set_newton
@@ -146,14 +146,10 @@ def solve_relu_cg(
     n, d = X.shape
     P = D.shape[1]
     warm = warm_variables(warm_start)
-    Dm = D.astype(np.float64)
-    S = 2.0 * Dm - 1.0
-    DD = np.concatenate([D, D], axis=1)
-    Fs = np.concatenate([Dm, -Dm], axis=1)
-    Ss = np.concatenate([S, S], axis=1)
+    DD = np.concatenate([D, D], axis=1)  # boolean: no float copy of the patterns
     sig = np.concatenate([np.ones(P), -np.ones(P)])
     ops = MaskedProducts(X)
-    bmax = float(F.group_norms(ops.adjoint(Dm * y[:, None])).max())
+    bmax = float(F.group_norms(ops.masked_adjoint(D, y)).max())
     if beta >= bmax:
         zero = np.zeros((d, P))
         return build_result(
@@ -196,7 +192,7 @@ def solve_relu_cg(
         if Wg.any():
             wn = F.group_norms(Wg) * F.active_mask(Wg, 1e-6)
             # the side whose cone holds more of w_i: positive vs negative part of A_i w_i
-            C = S * (X @ Wg)
+            C = signed_values(D, X @ Wg)
             pos = np.maximum(C, 0.0).sum(axis=0) >= np.maximum(-C, 0.0).sum(axis=0)
             seed_norms[:P] = np.where(pos, wn, 0.0)
             seed_norms[P:] = np.where(pos, 0.0, wn)
@@ -228,7 +224,7 @@ def solve_relu_cg(
         if ipm is not None:
             ipm_seconds += ipm.ops.seconds
         t0 = time.perf_counter()
-        new = WorkingSetIPM(X, y, beta, Dm[:, cols % P], sig[cols], xs, xx)
+        new = WorkingSetIPM(X, y, beta, D[:, cols % P].astype(np.float64), sig[cols], xs, xx)
         new.run(mid_gap, max(1, max_iter - n_iter))
         n_iter += new.n_iter
         stats["woodbury_steps"] += new.n_woodbury
@@ -263,8 +259,9 @@ def solve_relu_cg(
             # crossover: the IPM's tight rows seed an exact active-set Newton solve on ws
             t0 = time.perf_counter()
             n_newton += 1
-            Cw = Ss[:, ws] * (X @ Zc[:, ws])
-            out = active_set_newton(X, y, beta, Fs[:, ws], Ss[:, ws], Zc[:, ws], Cw)
+            Fw = np.where(DD[:, ws], sig[ws], 0.0)
+            Sw = np.where(DD[:, ws], 1.0, -1.0)
+            out = active_set_newton(X, y, beta, Fw, Sw, Zc[:, ws], Sw * (X @ Zc[:, ws]))
             if out is not None:
                 Zn = np.zeros((d, 2 * P))
                 Zn[:, ws] = out[0]
@@ -284,10 +281,14 @@ def solve_relu_cg(
     certified_state = False
     while n_rounds < MAX_PRICING_ROUNDS and n_iter < max_iter:
         n_rounds += 1
-        v = y if ipm is None else y - np.einsum("nk,nk->n", Fs[:, ws], X @ ipm.W)
+        v = (
+            y
+            if ipm is None
+            else y - np.einsum("nk,nk->n", np.where(DD[:, ws], sig[ws], 0.0), X @ ipm.W)
+        )
         working = np.zeros(2 * P, dtype=bool)
         working[ws] = True
-        add = price_columns(ops, X, Fs, Ss, v, beta, Lam, working, m_add, viol_rtol, x_norm2, stats)
+        add = price_columns(ops, X, DD, v, beta, Lam, working, m_add, viol_rtol, x_norm2, stats)
         if add.size:
             if ipm is not None:
                 # drop columns that are zero with a clearly slack dual constraint
