@@ -69,12 +69,14 @@ fig-shallow: $(STAMP) ## Ergen & Pilanci 2019: run both specs (resumable) and pl
 
 BENCH_PY ?= $(PY)
 
-bench: $(STAMP) ## solver (quick sizes) and sweep benchmarks -> results/bench/ (BENCH_PY=python with pyscnn)
+bench: $(STAMP) ## solver (quick sizes), regimes (small beta, cheap in P, beta path) and sweep benchmarks -> results/bench/
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes quick --repeats 3 --out results/bench
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_relu_regimes.py --sizes quick --out results/bench
 	$(PY) benchmarks/bench_sweep.py --out results/bench
 
 bench-full: $(STAMP) ## the issue-7 sizes incl. (5000,50,500); about 1 h, mostly Clarabel
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes full --repeats 3 --slow-seconds 60 --out results/bench
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_relu_regimes.py --sizes full --out results/bench
 
 clean-results: ## delete generated results and figures
 	rm -rf results/* figures/*

@@ -210,7 +210,8 @@ def bench_one(
                     own_bound=res.dual_bound,
                     objective=res.objective,
                     cone_violation=res.max_cone_violation,
-                    product_fraction=res.extra.get("product_fraction"),
+                    product_fraction=float(res.extra.get("product_time_s", 0.0))
+                    / max(res.time_s, 1e-12),
                     n_active=res.n_active,
                     detail=" ".join(
                         f"{k}={res.extra[k]:.3g}"
@@ -293,7 +294,7 @@ def bench_one(
             own_bound=res.dual_bound,
             objective=res.objective,
             cone_violation=0.0,
-            product_fraction=res.extra.get("product_fraction"),
+            product_fraction=float(res.extra.get("product_time_s", 0.0)) / max(res.time_s, 1e-12),
             n_active=res.n_active,
             load_after=_load(),
             runs=len(times),
