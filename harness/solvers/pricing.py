@@ -19,7 +19,7 @@ from harness.solvers.cones import cone_matrix, project_cone, signed_values
 from harness.solvers.masked import MaskedProducts
 
 #: Batched dual iterations that tighten the pricing bounds before ranking / certifying.
-RANK_DUAL_ITERS = 40
+RANK_DUAL_ITERS = 12
 CERTIFY_DUAL_ITERS = 200
 #: Ranking tightens the bounds of this many times ``m_add`` candidates (largest first).
 RANK_POOL = 10
