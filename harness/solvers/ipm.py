@@ -128,6 +128,7 @@ class WorkingSetIPM:
         sig: FloatArray,
         xs: float,
         xx: FloatArray | None,
+        woodbury: bool = True,
     ) -> None:
         n, d = X.shape
         k = Dc.shape[1]
@@ -147,7 +148,7 @@ class WorkingSetIPM:
         # solved through Woodbury (n x n Cholesky and k d x d blocks, not a kd x kd one)
         self.Ft = (
             np.ascontiguousarray(Fmat.reshape(n, k, d).transpose(1, 2, 0))
-            if n < WOODBURY_RATIO * k * d
+            if woodbury and n < WOODBURY_RATIO * k * d
             else None
         )
         self.Wn = np.zeros((d, k))

@@ -219,12 +219,13 @@ def solve_relu_cg(
     stop_reason = "max_iter"
     last_final_gap = np.inf
 
-    def build(cols: IntArray) -> WorkingSetIPM:
+    def build(cols: IntArray, woodbury: bool = True) -> WorkingSetIPM:
         nonlocal n_iter, ipm_seconds
         if ipm is not None:
             ipm_seconds += ipm.ops.seconds
         t0 = time.perf_counter()
-        new = WorkingSetIPM(X, y, beta, D[:, cols % P].astype(np.float64), sig[cols], xs, xx)
+        Dc = D[:, cols % P].astype(np.float64)
+        new = WorkingSetIPM(X, y, beta, Dc, sig[cols], xs, xx, woodbury=woodbury)
         new.run(mid_gap, max(1, max_iter - n_iter))
         n_iter += new.n_iter
         stats["woodbury_steps"] += new.n_woodbury
@@ -279,6 +280,7 @@ def solve_relu_cg(
         return lam_c
 
     certified_state = False
+    dense_retry = False
     while n_rounds < MAX_PRICING_ROUNDS and n_iter < max_iter:
         n_rounds += 1
         v = (
@@ -323,6 +325,13 @@ def solve_relu_cg(
             stop_reason = "gap+feasibility"
             break
         if ipm.failed or ipm.rel_gap >= 0.5 * last_final_gap:
+            if ipm.n_woodbury > 0 and not dense_retry:
+                # the Woodbury solves lost accuracy on a degenerate end game: once more
+                # with the dense Newton solves on the same working set
+                dense_retry = True
+                ipm = build(ws, woodbury=False)
+                certified_state = False
+                continue
             stop_reason = "ipm stalled"
             break
         last_final_gap = ipm.rel_gap
