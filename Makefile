@@ -78,12 +78,14 @@ fig-deep: $(STAMP) ## Ergen & Pilanci 2021: run deep_synthetic, deep_fmnist (res
 
 BENCH_PY ?= $(PY)
 
-bench: $(STAMP) ## solver (quick sizes) and sweep benchmarks -> results/bench/ (BENCH_PY=python with pyscnn)
+bench: $(STAMP) ## solver (quick sizes), regimes (small beta, cheap in P, beta path) and sweep benchmarks -> results/bench/
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes quick --repeats 3 --out results/bench
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_relu_regimes.py --sizes quick --out results/bench
 	$(PY) benchmarks/bench_sweep.py --out results/bench
 
 bench-full: $(STAMP) ## the issue-7 sizes incl. (5000,50,500); about 1 h, mostly Clarabel
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes full --repeats 3 --slow-seconds 60 --out results/bench
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_relu_regimes.py --sizes full --out results/bench
 
 bench-brackets: $(STAMP) ## p* bracket width and time, new vs old lower end (SIZES=quick stops at n = 80) -> results/bench/brackets.csv
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_brackets.py --sizes $(or $(SIZES),full) --seeds 3 --out results/bench

@@ -1,6 +1,9 @@
-"""Solvers for the convex programs of THEORY.md §A2: one result record for all."""
+"""Solvers for the convex programs of THEORY.md §A2: one result record for all.
 
-from harness.solvers.reference import solve_gated_reference, solve_relu_reference
+``harness.solvers.registry.solve`` is the entry point; the record is
+:class:`harness.solvers.result.SolveResult`. Nothing heavy is imported here.
+"""
+
 from harness.solvers.result import STATUSES, SolveResult
 
-__all__ = ["STATUSES", "SolveResult", "solve_gated_reference", "solve_relu_reference"]
+__all__ = ["STATUSES", "SolveResult"]

@@ -1,14 +1,23 @@
 """Solver registry: one entry point ``solve(problem, ..., solver=NAME)`` for every backend.
 
-Each registered function has the signature
-``fn(X, y, D, beta, *, tol, max_iter, warm_start=None) -> SolveResult``. Problems:
-``"relu"`` (eq. (3)), ``"full"`` (eq. (2), ReLU program on all enumerated patterns) and
-``"gated"`` (eq. (5)). Solvers: ``"clarabel"`` (reference, cvxpy + Clarabel) and the
-fast first-order solvers registered by :mod:`harness.solvers.first_order`.
+Contract of every registered function::
+
+    fn(X, y, D, beta, *, tol, max_iter, warm_start=None, problem=...) -> SolveResult
+
+``tol`` is the certified relative gap the record's status is decided by, ``max_iter`` the
+solver's own iteration budget and ``warm_start`` a previous :class:`SolveResult` (or a
+variables dict; solvers that cannot use one accept and ignore it). Every record is built by
+:func:`harness.solvers.certify.build_result` and carries the registry name as ``solver``
+(the method is ``extra["method"]``). Problems: ``"relu"`` (eq. (3)), ``"full"`` (eq. (2),
+the ReLU program on all enumerated patterns) and ``"gated"`` (eq. (5)).
+
+Solvers are imported lazily from :data:`SOLVERS` (module, function): importing the
+registry imports neither cvxpy nor scipy.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -17,24 +26,45 @@ from harness.formulations import BoolArray, FloatArray
 from harness.solvers.result import SolveResult
 
 PROBLEMS = ("relu", "gated", "full")
+
+#: (program, registry name) -> (module, function). "full" uses the "relu" entries.
+SOLVERS: dict[tuple[str, str], tuple[str, str]] = {
+    ("relu", "clarabel"): ("harness.solvers.reference", "solve_relu_reference"),
+    ("gated", "clarabel"): ("harness.solvers.reference", "solve_gated_reference"),
+    ("relu", "fast"): ("harness.solvers.relu_cg", "solve_relu_cg"),
+    ("gated", "fast"): ("harness.solvers.gated_fista", "solve_gated_fista"),
+    ("relu", "al"): ("harness.solvers.relu_al", "solve_relu_al"),
+}
+
 SolverFn = Callable[..., SolveResult]
-_REGISTRY: dict[tuple[str, str], SolverFn] = {}
-
-
-def register_solver(problem: str, name: str) -> Callable[[SolverFn], SolverFn]:
-    """Decorator registering ``fn`` as solver ``name`` for ``problem``."""
-
-    def deco(fn: SolverFn) -> SolverFn:
-        _REGISTRY[(problem, name)] = fn
-        return fn
-
-    return deco
 
 
 def available_solvers(problem: str | None = None) -> list[str]:
     """Names of the solvers registered (for ``problem``, or for any problem)."""
-    _load_builtin()
-    return sorted({s for (p, s) in _REGISTRY if problem is None or p == problem})
+    program = "relu" if problem == "full" else problem
+    return sorted({s for (p, s) in SOLVERS if program is None or p == program})
+
+
+def solver_function(problem: str, solver: str) -> SolverFn:
+    """The function registered as ``solver`` for ``problem`` (imported on first use).
+
+    Raises
+    ------
+    InputError
+        Unknown problem name.
+    SolverError
+        Unknown solver name for that problem.
+    """
+    if problem not in PROBLEMS:
+        raise InputError(f"formulation must be one of {list(PROBLEMS)}; got {problem!r}")
+    key = ("relu" if problem == "full" else problem, solver)
+    if key not in SOLVERS:
+        raise SolverError(
+            f"solver must be one of {available_solvers(key[0])} for {problem!r}; got {solver!r}"
+        )
+    module, name = SOLVERS[key]
+    fn: SolverFn = getattr(importlib.import_module(module), name)
+    return fn
 
 
 def solve(
@@ -48,41 +78,8 @@ def solve(
 ) -> SolveResult:
     """Solve ``problem`` in {"relu", "gated", "full"} with the named solver.
 
-    Raises
-    ------
-    InputError
-        Unknown problem name.
-    SolverError
-        Unknown solver name for that problem.
+    ``options`` go to the solver (``tol``, ``max_iter``, ``warm_start`` for every solver,
+    and solver-specific ones). Raises InputError / SolverError as :func:`solver_function`.
     """
-    if problem not in PROBLEMS:
-        raise InputError(f"formulation must be one of {list(PROBLEMS)}; got {problem!r}")
-    _load_builtin()
-    key = ("relu" if problem == "full" else problem, solver)
-    if key not in _REGISTRY:
-        raise SolverError(
-            f"solver must be one of {available_solvers(key[0])} for {problem!r}; got {solver!r}"
-        )
-    fn = _REGISTRY[key]
-    if problem == "full":
-        options = {**options, "problem": "full"}
-    return fn(X, y, D, beta, **options)
-
-
-_LOADED = False
-
-
-def _load_builtin() -> None:
-    """Import the modules that register solvers (lazy, to keep imports cheap)."""
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    from harness.solvers import reference
-
-    register_solver("relu", "clarabel")(reference.solve_relu_reference)
-    register_solver("gated", "clarabel")(reference.solve_gated_reference)
-    try:
-        import harness.solvers.first_order  # noqa: F401  (registers "fast")
-    except ImportError:  # pragma: no cover - module not yet present
-        pass
+    fn = solver_function(problem, solver)
+    return fn(X, y, D, beta, problem=problem, **options)

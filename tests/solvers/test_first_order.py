@@ -10,16 +10,16 @@ from harness.errors import InputError
 from harness.instances import gaussian_instance, make_rng
 from harness.patterns import enumerate_patterns, sample_patterns
 from harness.solvers import SolveResult
-from harness.solvers import first_order as FO
-from harness.solvers.first_order import (
-    polish_cones,
-    solve_gated_fista,
-    solve_path,
-    solve_relu_al,
-    solve_relu_cg,
-)
+from harness.solvers.cones import cone_matrix, polish_cones, project_cone
+from harness.solvers.gated_fista import solve_gated_fista
+from harness.solvers.ipm import soc_div, soc_max_step, soc_nt, soc_prod, soc_scale
+from harness.solvers.masked import MaskedProducts
+from harness.solvers.path import solve_path
+from harness.solvers.pricing import dual_fista_certify
 from harness.solvers.reference import solve_gated_reference, solve_relu_reference
 from harness.solvers.registry import available_solvers, solve
+from harness.solvers.relu_al import solve_relu_al
+from harness.solvers.relu_cg import solve_relu_cg
 
 # (seed, n, d, P, labels, beta / beta_max): a fixed catalogue of small random instances
 CASES = [
@@ -82,7 +82,7 @@ def test_gated_fista_matches_clarabel(case: tuple) -> None:
     ref = solve_gated_reference(X, y, D, beta)
     res = solve_gated_fista(X, y, D, beta, tol=TOL)
     _check_against_reference(res, ref)
-    assert res.solver == "fista" and res.problem == "gated"
+    assert (res.solver, res.extra["method"], res.problem) == ("fast", "fista", "gated")
     np.testing.assert_allclose(
         res.objective, F.gated_objective(X, y, D, res.variables["W"], beta), rtol=1e-14
     )
@@ -115,7 +115,7 @@ def test_relu_cg_matches_clarabel(case: tuple) -> None:
     beta = frac * F.beta_max(X, y, D)
     ref = solve_relu_reference(X, y, D, beta)
     res = solve_relu_cg(X, y, D, beta, tol=TOL)
-    assert res.solver == "relu_cg" and res.problem == "relu"
+    assert (res.solver, res.extra["method"], res.problem) == ("fast", "column_generation", "relu")
     _check_relu(res, ref, X, y, D, beta)
     # the working set is a small part of the 2P columns, and holds the support
     assert res.n_active <= res.extra["working_set"] <= 2 * D.shape[1]
@@ -150,9 +150,10 @@ def test_relu_cg_zero_is_certified_between_cone_and_gated_beta_max() -> None:
     # below the gated beta_max but above every ||Pi_K(X^T D y)||: zero solves (3), which only
     # the cone multipliers can certify (the cone-dropped bound cannot)
     X, y, D = _instance(3, 30, 3, 20, "planted")
-    S = 2.0 * D - 1.0
     G = X.T @ (D * y[:, None])
-    proj = [FO._project_cone(S[:, i, None] * X, s * G[:, i])[0] for s in (1, -1) for i in range(20)]
+    proj = [
+        project_cone(cone_matrix(X, D[:, i]), s * G[:, i])[0] for s in (1, -1) for i in range(20)
+    ]
     beta_cone = max(float(np.linalg.norm(p)) for p in proj)
     beta = 1.001 * beta_cone
     assert beta < F.beta_max(X, y, D)
@@ -237,7 +238,7 @@ def test_full_program_on_all_patterns() -> None:
     beta = 0.05 * F.beta_max(inst.X, inst.y, D)
     res = solve("full", inst.X, inst.y, D, beta, solver="fast", tol=TOL)
     ref = solve("full", inst.X, inst.y, D, beta, solver="clarabel")
-    assert res.problem == "full" and res.solver == "relu_cg"
+    assert res.problem == "full" and res.solver == "fast"
     _check_against_reference(res, ref)
     assert res.max_cone_violation <= 1e-10
     assert res.extra["working_set"] < D.shape[1] // 4
@@ -252,9 +253,9 @@ def test_registry_exposes_fast_solvers() -> None:
     r = solve("relu", X, y, D, beta, solver="fast")
     al = solve("relu", X, y, D, beta, solver="al")
     full = solve("full", X, y, D, beta, solver="fast")
-    assert (g.solver, g.problem) == ("fista", "gated")
-    assert (r.solver, r.problem) == ("relu_cg", "relu")
-    assert (al.solver, al.problem) == ("relu_al", "relu")
+    assert (g.solver, g.extra["method"], g.problem) == ("fast", "fista", "gated")
+    assert (r.solver, r.extra["method"], r.problem) == ("fast", "column_generation", "relu")
+    assert (al.solver, al.extra["method"], al.problem) == ("al", "augmented_lagrangian", "relu")
     assert full.problem == "full" and full.ok
     np.testing.assert_allclose(al.objective, r.objective, rtol=1e-7)
     # the gated relaxation is below the ReLU program (THEORY.md §A2 orderings)
@@ -281,12 +282,11 @@ def test_max_iter_status_keeps_valid_bounds() -> None:
         assert relu.objective >= ref.objective - 1e-7 * ref.objective
 
 
-def test_relu_cg_working_set_cap_returns_bounded_point(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relu_cg_working_set_cap_returns_bounded_point() -> None:
     X, y, D = _instance(8, 45, 4, 30, "planted")
     beta = 0.01 * F.beta_max(X, y, D)
     ref = solve_relu_reference(X, y, D, beta)
-    monkeypatch.setattr(FO, "IPM_MAX_DIM", 4 * 12)  # at most 12 columns of d = 4
-    res = solve_relu_cg(X, y, D, beta, tol=TOL)
+    res = solve_relu_cg(X, y, D, beta, tol=TOL, max_dim=4 * 12)  # at most 12 columns of d = 4
     assert res.status == "inaccurate" and res.raw_status == "working set too large"
     assert res.max_cone_violation <= 1e-10
     assert res.dual_bound is not None and res.dual_bound <= ref.objective + 1e-9
@@ -303,27 +303,27 @@ def test_soc_scaling_and_steps(rng: np.random.Generator) -> None:
         return u
 
     s, z = interior(), interior()
-    eta, wbar = FO._soc_nt(s, z)
-    lam = FO._soc_scale(eta, wbar, z, inverse=False)
+    eta, wbar = soc_nt(s, z)
+    lam = soc_scale(eta, wbar, z, inverse=False)
     # Nesterov-Todd: W z = W^{-1} s
-    np.testing.assert_allclose(lam, FO._soc_scale(eta, wbar, s, inverse=True), rtol=1e-12)
+    np.testing.assert_allclose(lam, soc_scale(eta, wbar, s, inverse=True), rtol=1e-12)
     np.testing.assert_allclose(
-        FO._soc_scale(eta, wbar, FO._soc_scale(eta, wbar, s, inverse=True), inverse=False),
+        soc_scale(eta, wbar, soc_scale(eta, wbar, s, inverse=True), inverse=False),
         s,
         rtol=1e-12,
     )
     b = rng.standard_normal((m, k))
-    np.testing.assert_allclose(FO._soc_prod(lam, FO._soc_div(lam, b)), b, atol=1e-12)
+    np.testing.assert_allclose(soc_prod(lam, soc_div(lam, b)), b, atol=1e-12)
     # max step: on the boundary at the step, inside just before
     du = rng.standard_normal((m, k)) * 5
-    a = FO._soc_max_step(s, du)
+    a = soc_max_step(s, du)
     assert np.isfinite(a) and a > 0
     at = s + a * du
     gaps = at[0] - np.linalg.norm(at[1:], axis=0)
     assert gaps.min() == pytest.approx(0.0, abs=1e-9 * np.abs(at).max())
     before = s + 0.999 * a * du
     assert np.all(before[0] > np.linalg.norm(before[1:], axis=0))
-    assert FO._soc_max_step(s, s) == np.inf
+    assert soc_max_step(s, s) == np.inf
 
 
 def test_dual_pricing_bounds_are_valid(rng: np.random.Generator) -> None:
@@ -331,22 +331,21 @@ def test_dual_pricing_bounds_are_valid(rng: np.random.Generator) -> None:
     # below the exact projections, and tighten with iterations
     X = rng.standard_normal((60, 5))
     D = X @ rng.standard_normal((5, 8)) >= 0
-    S = (2.0 * D - 1.0).astype(np.float64)
     G = rng.standard_normal((5, 8)) * 3
-    ops = FO._MaskedProducts(X)
+    ops = MaskedProducts(X)
     x2 = float(np.linalg.norm(X, 2) ** 2)
     exact = np.array(
-        [np.linalg.norm(FO._project_cone(S[:, j, None] * X, G[:, j])[0]) for j in range(8)]
+        [np.linalg.norm(project_cone(cone_matrix(X, D[:, j]), G[:, j])[0]) for j in range(8)]
     )
     lam0 = np.zeros((60, 8))
-    _, ub_few = FO._dual_fista_certify(ops, G, S, lam0, 0.0, x2, 5)
-    lam, ub = FO._dual_fista_certify(ops, G, S, lam0, 0.0, x2, 5000)
+    _, ub_few = dual_fista_certify(ops, G, D, lam0, 0.0, x2, 5)
+    lam, ub = dual_fista_certify(ops, G, D, lam0, 0.0, x2, 5000)
     scale = 1e-12 * float(np.abs(G).max())
     assert np.all(lam >= 0)
     assert np.all(ub >= exact - scale)
     assert np.all(ub_few >= exact - scale)
     assert np.all(ub <= ub_few + scale)
-    np.testing.assert_allclose(ub, F.group_norms(G + X.T @ (S * lam)), rtol=1e-12)
+    np.testing.assert_allclose(ub, F.group_norms(G + X.T @ ((2.0 * D - 1.0) * lam)), rtol=1e-12)
     np.testing.assert_allclose(ub, exact, rtol=1e-2, atol=1e-8)
 
 
@@ -396,3 +395,18 @@ def test_bad_options_raise_input_error() -> None:
         solve_relu_cg(X, y, D, 1.0, problem="gated")
     with pytest.raises(InputError, match="problem must be"):
         solve_path("ridge", X, y, D, [1.0])
+
+
+def test_woodbury_newton_solves_agree_with_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+    # n small against k d: the restricted IPM solves its Newton systems through Woodbury;
+    # the dense Cholesky path must reach the same certified optimum
+    from harness.solvers import ipm
+
+    X, y, D = _instance(21, 20, 4, 30, "gaussian")
+    beta = 0.02 * F.beta_max(X, y, D)
+    wood = solve_relu_cg(X, y, D, beta, tol=TOL)
+    monkeypatch.setattr(ipm, "WOODBURY_RATIO", 0.0)
+    dense = solve_relu_cg(X, y, D, beta, tol=TOL)
+    assert wood.extra["woodbury_steps"] > 0 and dense.extra["woodbury_steps"] == 0
+    assert wood.ok and dense.ok
+    np.testing.assert_allclose(wood.objective, dense.objective, rtol=1e-8)

@@ -1,0 +1,273 @@
+"""Benchmark: the fast solvers where users meet them (issues 11 and 14), THEORY.md §A2.
+
+Not a test. Three parts, each reported as ratios against a peer measured in the same run:
+
+``small_beta``
+    ReLU program (3) by ``solve("relu", ..., solver="fast")`` against an *independent*
+    cvxpy + Clarabel model written here (tol 1e-8; build + solve timed) on the same instance
+    and patterns, at beta in {0.1, 0.02, 0.005} beta_max; also the whole CLI call
+    ``harness solve ... --solver fast --json`` (a subprocess: interpreter start and imports
+    included). Both objectives are recomputed by :mod:`harness.formulations`; the fast
+    solver's point is exactly cone-feasible and its gap certified (1e-8 relative).
+``cheap_in_P``
+    time(P_big) / time(P_small) of the fast ReLU solver at n = 160, d = 40,
+    beta = 0.1 beta_max (issue 14: P = 5000 vs 200), and the peak resident memory of the
+    largest case.
+``path``
+    a warm-started beta path (10 values, 0.5 -> 0.005 beta_max) of (5) and (3) against the
+    slowest of the 10 cold single solves at the same betas.
+
+Usage::
+
+    python benchmarks/bench_relu_regimes.py --sizes quick|full --out results/bench/
+
+Writes ``regimes.csv`` and ``regimes.md`` under ``--out``. One run per cell (the machine
+is shared; the load average before and after is in the header).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+
+from harness import formulations as F
+from harness.instances import Instance, gaussian_instance, make_rng, save_instance
+from harness.patterns import sample_patterns
+from harness.solvers.path import solve_path
+from harness.solvers.registry import solve
+
+SIZES: dict[str, dict[str, Any]] = {
+    "quick": {
+        "small_beta": [(500, 20, 100)],
+        "cheap_in_P": [(160, 40, (200, 5000))],
+        "path": [(500, 20, 100)],
+    },
+    "full": {
+        "small_beta": [(500, 20, 100), (1000, 50, 200)],
+        "cheap_in_P": [(160, 40, (200, 5000)), (320, 80, (200, 20000))],
+        "path": [(500, 20, 100), (1000, 50, 200)],
+    },
+}
+SMALL_BETAS = (0.1, 0.02, 0.005)
+PATH_BETAS = tuple(float(b) for b in np.geomspace(0.5, 0.005, 10))
+TOL = 1e-8
+
+
+def _instance(n: int, d: int, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    inst = gaussian_instance(n, d, 0, labels="planted", width=20, noise=0.1)
+    return inst.X, inst.y, sample_patterns(inst.X, P, make_rng(1)).D
+
+
+def independent_clarabel(
+    X: np.ndarray, y: np.ndarray, D: np.ndarray, beta: float
+) -> tuple[float, float, str]:
+    """(3) as a user would write it in cvxpy, solved by Clarabel at tol 1e-8: (time, obj, status)."""
+    t0 = time.perf_counter()
+    d, P = X.shape[1], D.shape[1]
+    Dm = D.astype(float)
+    U, V = cp.Variable((d, P)), cp.Variable((d, P))
+    pred = cp.sum(cp.multiply(Dm, X @ (U - V)), axis=1)
+    penalty = cp.sum(cp.norm(U, 2, axis=0)) + cp.sum(cp.norm(V, 2, axis=0))
+    cons = [cp.multiply(2 * Dm - 1, X @ U) >= 0, cp.multiply(2 * Dm - 1, X @ V) >= 0]
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(pred - y) + beta * penalty), cons)
+    prob.solve(solver=cp.CLARABEL, tol_gap_abs=TOL, tol_gap_rel=TOL, tol_feas=TOL, max_iter=500)
+    elapsed = time.perf_counter() - t0
+    if U.value is None or V.value is None:
+        return elapsed, float("nan"), str(prob.status)
+    obj = F.relu_objective(X, y, D, np.asarray(U.value), np.asarray(V.value), beta)
+    return elapsed, obj, str(prob.status)
+
+
+def _cli_time(X: np.ndarray, y: np.ndarray, D: np.ndarray, beta: float) -> float:
+    harness = Path(sys.executable).with_name("harness")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "inst.npz"
+        save_instance(path, Instance(X=X, y=y, D=D))
+        cmd = [str(harness), "solve", str(path), "--beta", repr(beta), "--formulation", "relu"]
+        t0 = time.perf_counter()
+        subprocess.run([*cmd, "--solver", "fast", "--json"], check=False, capture_output=True)
+        return time.perf_counter() - t0
+
+
+def bench_small_beta(n: int, d: int, P: int) -> list[dict[str, Any]]:
+    X, y, D = _instance(n, d, P)
+    bmax = F.beta_max(X, y, D)
+    rows = []
+    for rel in SMALL_BETAS:
+        beta = rel * bmax
+        print(f"# small_beta n={n} d={d} P={P} beta={rel} beta_max", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        res = solve("relu", X, y, D, beta, solver="fast", tol=TOL)
+        t_fast = time.perf_counter() - t0
+        t_cli = _cli_time(X, y, D, beta)
+        t_ref, obj_ref, st_ref = independent_clarabel(X, y, D, beta)
+        rows.append(
+            {
+                "part": "small_beta",
+                "case": f"relu n={n} d={d} P={P} beta={rel} beta_max",
+                "fast_s": t_fast,
+                "fast_cli_s": t_cli,
+                "peer": "cvxpy+Clarabel",
+                "peer_s": t_ref,
+                "ratio": t_ref / t_fast,
+                "ratio_cli": t_ref / t_cli,
+                "status": res.status,
+                "rel_gap": res.duality_gap / res.objective if res.duality_gap else 0.0,
+                "obj_rel_diff": (res.objective - obj_ref) / obj_ref,
+                "detail": f"peer {st_ref}; n_active {res.n_active}; "
+                f"working set {res.extra.get('working_set')}",
+            }
+        )
+    return rows
+
+
+def bench_cheap_in_p(n: int, d: int, Ps: tuple[int, int]) -> list[dict[str, Any]]:
+    inst = gaussian_instance(n, d, 0, labels="planted", width=5, noise=0.1)
+    times, rows = {}, []
+    for P in Ps:
+        print(f"# cheap_in_P n={n} d={d} P={P}", file=sys.stderr, flush=True)
+        D = sample_patterns(inst.X, P, make_rng(1)).D
+        beta = 0.1 * F.beta_max(inst.X, inst.y, D)
+        t0 = time.perf_counter()
+        res = solve("relu", inst.X, inst.y, D, beta, solver="fast", tol=TOL)
+        times[P] = time.perf_counter() - t0
+        rows.append(
+            {
+                "part": "cheap_in_P",
+                "case": f"relu n={n} d={d} P={P} beta=0.1 beta_max",
+                "fast_s": times[P],
+                "peer": f"same solver at P={Ps[0]}",
+                "peer_s": times[Ps[0]],
+                "ratio": times[P] / times[Ps[0]],
+                "status": res.status,
+                "rel_gap": res.duality_gap / res.objective if res.duality_gap else 0.0,
+                "detail": f"objective {res.objective:.6g}; n_active {res.n_active}; working set "
+                f"{res.extra.get('working_set')}; ipm {res.extra.get('ipm_s', 0):.2f} s, pricing "
+                f"{res.extra.get('pricing_s', 0):.2f} s; peak RSS so far "
+                f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
+            }
+        )
+    return rows
+
+
+def bench_path(n: int, d: int, P: int) -> list[dict[str, Any]]:
+    X, y, D = _instance(n, d, P)
+    bmax = F.beta_max(X, y, D)
+    betas = [b * bmax for b in PATH_BETAS]
+    rows = []
+    for problem in ("gated", "relu"):
+        print(f"# path {problem} n={n} d={d} P={P}", file=sys.stderr, flush=True)
+        cold = []
+        for beta in betas:
+            t0 = time.perf_counter()
+            solve(problem, X, y, D, beta, solver="fast", tol=TOL)
+            cold.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        path = solve_path(problem, X, y, D, betas, tol=TOL)
+        t_path = time.perf_counter() - t0
+        hardest = int(np.argmax(cold))
+        rows.append(
+            {
+                "part": "path",
+                "case": f"{problem} n={n} d={d} P={P} 10 betas 0.5->0.005 beta_max",
+                "fast_s": t_path,
+                "peer": f"slowest cold solve (beta={PATH_BETAS[hardest]:.3g} beta_max)",
+                "peer_s": cold[hardest],
+                "ratio": t_path / cold[hardest],
+                "status": ",".join(sorted({r.status for r in path})),
+                "rel_gap": max(
+                    (r.duality_gap or 0.0) / r.objective for r in path if r.objective > 0
+                ),
+                "detail": f"sum of cold solves {sum(cold):.2f} s",
+            }
+        )
+    return rows
+
+
+COLUMNS = [
+    "part",
+    "case",
+    "fast_s",
+    "fast_cli_s",
+    "peer",
+    "peer_s",
+    "ratio",
+    "ratio_cli",
+    "status",
+    "rel_gap",
+    "obj_rel_diff",
+    "detail",
+]
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "" if value is None or value == "" else format(value, spec)
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        "| part | case | fast (s) | CLI (s) | peer | peer (s) | ratio | ratio (CLI) "
+        "| status | certified rel. gap | obj. vs peer | detail |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = [
+        f"| {r['part']} | {r['case']} | {r['fast_s']:.3g} | {_fmt(r.get('fast_cli_s'), '.3g')} "
+        f"| {r['peer']} | {r['peer_s']:.3g} | {r['ratio']:.3g} "
+        f"| {_fmt(r.get('ratio_cli'), '.3g')} | {r['status']} | {r['rel_gap']:.1e} "
+        f"| {_fmt(r.get('obj_rel_diff'), '.1e')} | {r['detail']} |"
+        for r in rows
+    ]
+    return head + "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", choices=sorted(SIZES), default="quick")
+    parser.add_argument("--parts", default="small_beta,cheap_in_P,path")
+    parser.add_argument("--out", type=Path, default=Path("results/bench"))
+    args = parser.parse_args(argv)
+    load_start = os.getloadavg()
+    t_start = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    parts = [p for p in args.parts.split(",") if p]
+    for n, d, P in SIZES[args.sizes]["small_beta"] if "small_beta" in parts else []:
+        rows.extend(bench_small_beta(n, d, P))
+    for n, d, Ps in SIZES[args.sizes]["cheap_in_P"] if "cheap_in_P" in parts else []:
+        rows.extend(bench_cheap_in_p(n, d, Ps))
+    for n, d, P in SIZES[args.sizes]["path"] if "path" in parts else []:
+        rows.extend(bench_path(n, d, P))
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"regimes_{args.sizes}.csv"
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+    load_end = os.getloadavg()
+    header = (
+        f"sizes = {args.sizes}, tol = {TOL}, one run per cell, OMP_NUM_THREADS = "
+        f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, {os.cpu_count()} CPUs; load average "
+        f"{load_start[0]:.1f} at start, {load_end[0]:.1f} at end; "
+        f"{time.perf_counter() - t_start:.0f} s in all; CSV: {path}\n"
+    )
+    table = markdown_table(rows)
+    (args.out / f"regimes_{args.sizes}.md").write_text(header + "\n" + table)
+    print(header)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""Projections onto the pattern cones ``K_i = {u : (2 D_i - I) X u >= 0}`` (THEORY.md §A1)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import nnls
+
+from harness.formulations import BoolArray, FloatArray
+
+
+def signed_values(D: BoolArray, XW: FloatArray) -> FloatArray:
+    """Cone values ``(2 D_i - I) X w_i`` from ``X @ W`` without a float copy of ``D``."""
+    out: FloatArray = np.where(D, XW, -XW)
+    return out
+
+
+def project_cone(
+    A: FloatArray, u: FloatArray, max_rounds: int = 30
+) -> tuple[FloatArray, FloatArray]:
+    """Projection of ``u`` onto ``{z : A z >= 0}`` and its multiplier ``mu >= 0`` (n,).
+
+    Dual NNLS ``min_{mu >= 0} ||A_J^T mu + u||`` over a working set ``J`` of rows, started
+    at the violated rows and grown until no row is violated; ``u' = u + A_J^T mu``. By the
+    NNLS optimality conditions ``A_J u' >= 0`` and ``mu_j (A u')_j = 0``. ``||u'||`` is the
+    smallest ``||u + A^T mu||`` over ``mu >= 0`` (Moreau), which is also what the dual
+    certificate of (3) needs (THEORY.md Part D, bound 1).
+    """
+    mu_full = np.zeros(A.shape[0])
+    J = np.flatnonzero(A @ u < 0.0)
+    if J.size == 0:
+        return u.copy(), mu_full
+    u_new = u
+    mu = np.zeros(J.size)
+    for _ in range(max_rounds):
+        AJt = A[J].T
+        try:
+            mu, _ = nnls(AJt, -u, maxiter=max(100, 20 * J.size))
+        except RuntimeError:  # pragma: no cover - NNLS iteration limit
+            break
+        u_new = u + AJt @ mu
+        extra = np.setdiff1d(np.flatnonzero(A @ u_new < 0.0), J)
+        if extra.size == 0:
+            break
+        J = np.union1d(J, extra)
+        mu = np.zeros(J.size)
+    mu_full[J[: mu.size]] = mu
+    return u_new, mu_full
+
+
+def cone_matrix(X: FloatArray, d_col: BoolArray) -> FloatArray:
+    """``A_i = (2 D_i - I) X`` for one pattern column (n,)."""
+    out: FloatArray = np.where(d_col[:, None], X, -X)
+    return out
+
+
+def polish_cones(X: FloatArray, D: BoolArray, W: FloatArray) -> FloatArray:
+    """Project each column of ``W`` onto its cone ``K_i``, THEORY.md §A1; returns a copy.
+
+    Only columns with a violated row are touched (through :func:`project_cone`);
+    projection onto a cone never increases a norm.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    D : bool ndarray of shape (n, k)
+    W : ndarray of shape (d, k)
+    """
+    out = W.copy()
+    nz = np.flatnonzero(np.any(W != 0.0, axis=0))
+    if nz.size == 0:
+        return out
+    C = signed_values(D[:, nz], X @ W[:, nz])
+    for k in np.flatnonzero((C < 0.0).any(axis=0)):
+        i = nz[k]
+        out[:, i], _ = project_cone(cone_matrix(X, D[:, i]), W[:, i])
+    return out
