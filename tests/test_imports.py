@@ -16,12 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "harness"
 
-#: The one cycle left, inside the solver package, which is reorganised by separate work
-#: (``solvers.registry`` imports the fast solvers, which look up the reference solver
-#: through the registry). Remove it from here when that work lands; add nothing.
-KNOWN_CYCLES: list[frozenset[str]] = [
-    frozenset({"harness.solvers.first_order", "harness.solvers.registry"}),
-]
+#: Import cycles tolerated: none (add nothing).
+KNOWN_CYCLES: list[frozenset[str]] = []
 
 
 def _module_name(path: Path) -> str:
