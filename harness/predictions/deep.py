@@ -305,7 +305,8 @@ def table1_rows(df: pd.DataFrame) -> pd.DataFrame:
     sgd = df[(df["record"] == "run") & _is_best(df)].assign(method="sgd")
     out = pd.concat([conv, sgd], ignore_index=True)
     out["cluster"] = _cluster(out)
-    return out[["dataset", "cluster", "method", "train_objective", "test_error"]]
+    cols = ["dataset", "cluster", "method", "train_objective", "test_error"]
+    return out[cols].assign(n_train=out.get("n_train"), d=out.get("d"))
 
 
 def _is_best(df: pd.DataFrame) -> np.ndarray:
