@@ -71,10 +71,10 @@ fig-shallow: $(STAMP) ## Ergen & Pilanci 2019: run both specs (resumable) and pl
 	$(HARNESS) figures --scale $(SCALE) --only shallow1,shallow2
 
 table1: $(STAMP) ## Ergen & Pilanci 2021 Table 1: run deep_uci (resumable) -> results/table1.md, .csv
-	$(PY) -m harness.deep.cli table1 --scale $(SCALE) --jobs $(JOBS)
+	$(HARNESS) table1 --scale $(SCALE) --jobs $(JOBS)
 
 fig-deep: $(STAMP) ## Ergen & Pilanci 2021: run deep_synthetic, deep_fmnist (resumable), draw deep1, deep2
-	$(PY) -m harness.deep.cli fig-deep --scale $(SCALE) --jobs $(JOBS)
+	$(HARNESS) fig-deep --scale $(SCALE) --jobs $(JOBS)
 
 BENCH_PY ?= $(PY)
 

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "harness.cli.diagnose",
     "harness.cli.sweep",
     "harness.cli.report",
+    "harness.cli.deep",
     "harness.cli.data",
 )
 

@@ -31,6 +31,7 @@ estimated memory exceeds ``max_memory_gb``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,17 +57,9 @@ from harness.deep.training import OPTIMIZERS, TrainRun, train_many
 from harness.errors import DataError, InputError
 from harness.instances import make_rng
 from harness.kinds import register_kind
+from harness.kinds.common import BetaRule
+from harness.params import Flag, Interval, IntList, Options, Parameters, Text, param, parse_P_list
 from harness.solvers.result import SolveResult
-from harness.sweep.schema import (
-    Constraint,
-    Flag,
-    Interval,
-    IntList,
-    Options,
-    Text,
-    declare_kind_params,
-    parse_P_list,
-)
 
 #: The six sets of Table 1 (THEORY.md Part B).
 UCI_SETS = (
@@ -83,70 +76,100 @@ N_TRACE = 30
 #: A sub-network counts as covered when its cone constraints hold up to this relative slack.
 COVER_RTOL = 1e-7
 
-SYNTHETIC_DEFAULTS: dict[str, Any] = {
-    "m1": 2,
-    "teacher_K": 2,
-    "K_list": "1,2,5,20",
-    "n_inits": 5,
-    "optimizer": "sgd",
-    "lr": 1e-3,
-    "momentum": 0.9,
-    "epochs": 2000,
-    "batch_size": 0,
-    "arrangement": "sampled",
-    "P1": 50,
-    "P2": 5,
-    "beta_rel": 0.01,
-    "noise": 0.0,
-    "max_memory_gb": DEFAULT_MEMORY_LIMIT_GB,
-}
-UCI_DEFAULTS: dict[str, Any] = {
-    "m1": 2,
-    "K": 10,
-    "n_inits": 5,
-    "optimizer": "sgd",
-    "lr_list": "0.0001,0.001,0.01",
-    "momentum": 0.9,
-    "epochs": 300,
-    "batch_size": 16,
-    "P1": 30,
-    "P2": 4,
-    "beta_rel": 0.01,
-    "fold": 0,
-    "max_memory_gb": DEFAULT_MEMORY_LIMIT_GB,
-}
-FMNIST_DEFAULTS: dict[str, Any] = {
-    "n_train": 1000,
-    "n_test": 500,
-    "d": 20,
-    "m1": 2,
-    "K": 10,
-    "P1": 20,
-    "P2": 2,
-    "beta_rel": 0.01,
-    "rho": 1.0,
-    "lr_convex": 1e-2,
-    "lr_sgd": 1e-4,
-    "lr_adam": 1e-2,
-    "momentum": 0.9,
-    "epochs": 20,
-    "batch_size": 100,
-    "solve_clarabel": False,
-}
+_POS = Interval(int, 1, None)
+_NONNEG = Interval(int, 0, None)
+_RATE = Interval(float, 0.0, None, closed="neither")
+_MOMENTUM = Interval(float, 0.0, 1.0, closed="left")
 
 
-def _cfg(point: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    return {key: point.get(key, value) for key, value in defaults.items()}
+@dataclass(frozen=True, kw_only=True)
+class DeepProgram(BetaRule):
+    """The convex program (13) of a point: ``m1``, sampled arrangements ``P1 x P2``, the
+    weight decay (``beta``, else ``beta_rel * beta_max13``) and the memory limit of the solve.
+    """
+
+    m1: int = param(_POS, 2)
+    P1: int = param(_POS, 50)
+    P2: int = param(_POS, 5)
+    beta_rel: float | None = param(Interval(float, 0.0, 1.0, closed="right"), 0.01)
+    max_memory_gb: float = param(_RATE, DEFAULT_MEMORY_LIMIT_GB)
+
+    def check_memory(self, n: int, d: int, n_blocks: int | None = None) -> None:
+        """Refuse (InputError with the size) a (13) beyond ``max_memory_gb``."""
+        blocks = self.P1 * self.P2 if n_blocks is None else n_blocks
+        check_program_memory(n, d, self.m1, blocks, self.max_memory_gb)
 
 
-def _beta(
-    point: dict[str, Any], cfg: dict[str, Any], X: FloatArray, y: FloatArray, arr: Arrangements
-) -> tuple[float, float]:
+@dataclass(frozen=True, kw_only=True)
+class DeepTraining(Parameters):
+    """SGD/Adam on the nonconvex model (5): inits, optimizer, momentum, epochs, batch."""
+
+    n_inits: int = param(_POS, 5)
+    optimizer: str = param(Options(OPTIMIZERS), "sgd")
+    momentum: float = param(_MOMENTUM, 0.9)
+    epochs: int = param(_POS, 2000)
+    batch_size: int = param(_NONNEG, 0)
+
+    @property
+    def batch(self) -> int | None:
+        """Mini-batch size, ``None`` for full batch (``batch_size = 0``)."""
+        return None if self.batch_size == 0 else self.batch_size
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeepSyntheticParams(DeepProgram, DeepTraining):
+    """``deep_synthetic`` (Fig. 4): data from a ``teacher_K`` teacher, SGD at every ``K``."""
+
+    n: int = param(_POS)
+    d: int = param(_POS)
+    teacher_K: int = param(_POS, 2)
+    K_list: str = param(IntList(), "1,2,5,20")
+    lr: float = param(_RATE, 1e-3)
+    arrangement: str = param(Options(ARRANGEMENTS), "sampled")
+    noise: float = param(Interval(float, 0.0, None), 0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeepUciParams(DeepProgram, DeepTraining):
+    """``deep_uci`` (Table 1): one set and split, SGD with the lr chosen on the split."""
+
+    dataset: str = param(Options(UCI_SETS))
+    fold: int = param(Interval(int, 0, 3), 0)
+    K: int = param(_POS, 10)
+    P1: int = param(_POS, 30)
+    P2: int = param(_POS, 4)
+    epochs: int = param(_POS, 300)
+    batch_size: int = param(_NONNEG, 16)
+    lr_list: str = param(
+        Text("0123456789.,e-", "a comma-separated list of floats, e.g. '1e-3,1e-2'"),
+        "0.0001,0.001,0.01",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeepFmnistParams(DeepProgram):
+    """``deep_fmnist`` (Fig. 5/6): (16) with Adam against (5) with SGD and Adam."""
+
+    n_train: int = param(_POS, 1000)
+    n_test: int = param(_POS, 500)
+    d: int = param(_POS, 20)
+    K: int = param(_POS, 10)
+    P1: int = param(_POS, 20)
+    P2: int = param(_POS, 2)
+    rho: float = param(_RATE, 1.0)
+    lr_convex: float = param(_RATE, 1e-2)
+    lr_sgd: float = param(_RATE, 1e-4)
+    lr_adam: float = param(_RATE, 1e-2)
+    momentum: float = param(_MOMENTUM, 0.9)
+    epochs: int = param(_POS, 20)
+    batch_size: int = param(_POS, 100)
+    solve_clarabel: bool = param(Flag(), False)
+
+
+def _beta(p: BetaRule, X: FloatArray, y: FloatArray, arr: Arrangements) -> tuple[float, float]:
     """``(beta, beta_max)``: the spec's ``beta``, else ``beta_rel * beta_max13``."""
     bmax = beta_max13(X, y, arr)
-    if "beta" in point:
-        return float(point["beta"]), bmax
-    return float(cfg["beta_rel"]) * bmax, bmax
+    return p.beta_value(bmax), bmax
 
 
 def _lr_list(text: str) -> list[float]:
@@ -241,20 +264,35 @@ def trace_rows(run: TrainRun, **extra: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _check_memory(n: int, d: int, cfg: dict[str, Any]) -> None:
-    check_program_memory(
-        n, d, int(cfg["m1"]), int(cfg["P1"]) * int(cfg["P2"]), float(cfg["max_memory_gb"])
-    )
+def check_point_memory(p: DeepProgram) -> bool:
+    """Refuse (InputError with the size) the point's (13) before anything is computed.
+
+    Returns False when the size is known only later (saturated arrangements, checked by the
+    kind after saturation) or no (13) is solved (``deep_fmnist`` without ``solve_clarabel``).
+    UCI points read their split to learn ``n`` and ``d`` (a missing file is a DataError).
+    """
+    if isinstance(p, DeepSyntheticParams):
+        if p.arrangement == "saturated":
+            return False
+        p.check_memory(p.n, p.d)
+    elif isinstance(p, DeepUciParams):
+        n, d = uci_split(p.dataset, p.fold)[0].shape
+        p.check_memory(n, d)
+    elif isinstance(p, DeepFmnistParams):
+        if not p.solve_clarabel:
+            return False
+        p.check_memory(p.n_train, p.d)
+    return True
 
 
 # ----------------------------------------------------------------------------- Fig. 4
-@register_kind("deep_synthetic")
-def deep_synthetic(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind("deep_synthetic", params=DeepSyntheticParams, requires=[("n",), ("d",)])
+def deep_synthetic(p: DeepSyntheticParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Fig. 4 of Ergen & Pilanci 2021 (THEORY.md Part B): SGD at several K vs (13).
 
     Parameters
     ----------
-    point : dict
+    p : DeepSyntheticParams
         ``n``, ``d``; optional ``m1`` (2), ``teacher_K`` (2), ``K_list`` ("1,2,5,20"),
         ``n_inits`` (5), ``optimizer`` ("sgd"), ``lr`` (1e-3), ``momentum`` (0.9), ``epochs``
         (2000), ``batch_size`` (0 = full batch), ``arrangement`` ("sampled" with ``P1``,
@@ -262,33 +300,31 @@ def deep_synthetic(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
     seed : SeedSequence
         Children: data, arrangements, training inits.
     """
-    cfg = _cfg(point, SYNTHETIC_DEFAULTS)
-    n, d, m1 = int(point["n"]), int(point["d"]), int(cfg["m1"])
-    if cfg["arrangement"] == "sampled":
-        _check_memory(n, d, cfg)
-    K_list = parse_P_list(cfg["K_list"])
+    n, d, m1 = p.n, p.d, p.m1
+    if p.arrangement == "sampled":
+        p.check_memory(n, d)
+    K_list = parse_P_list(p.K_list)
     data_ss, arr_ss, init_ss = seed.spawn(3)
     rng = make_rng(data_ss)
     X = rng.standard_normal((n, d))
     clean = np.zeros(n)
     for _ in range(100):  # a teacher whose output on X is not identically zero
-        clean = predict(random_net(int(cfg["teacher_K"]), d, m1, rng), X)
+        clean = predict(random_net(p.teacher_K, d, m1, rng), X)
         if np.any(clean != 0):
             break
     rms = float(np.sqrt(np.mean(clean**2)))
     clean = clean / rms if rms > 0 else clean  # unit-RMS labels: beta_rel means the same
-    y = clean + float(cfg["noise"]) * rng.standard_normal(n)
+    y = clean + p.noise * rng.standard_normal(n)
     arng = make_rng(arr_ss)
-    if cfg["arrangement"] == "saturated":
+    if p.arrangement == "saturated":
         arr = saturate_arrangements(X, m1, arng)
-        check_program_memory(n, d, m1, arr.n_blocks, float(cfg["max_memory_gb"]))
+        p.check_memory(n, d, arr.n_blocks)
     else:
-        arr = sample_arrangements(X, m1, int(cfg["P1"]), int(cfg["P2"]), arng)
-    beta, bmax = _beta(point, cfg, X, y, arr)
-    res = solve13_reference(X, y, arr, beta, memory_limit_gb=float(cfg["max_memory_gb"]))
+        arr = sample_arrangements(X, m1, p.P1, p.P2, arng)
+    beta, bmax = _beta(p, X, y, arr)
+    res = solve13_reference(X, y, arr, beta, memory_limit_gb=p.max_memory_gb)
     row, _ = convex_record(X, y, arr, beta, res)
     rows: list[dict[str, Any]] = [row]
-    batch = None if int(cfg["batch_size"]) == 0 else int(cfg["batch_size"])
     for K, ss in zip(K_list, init_ss.spawn(len(K_list))):
         runs = train_many(
             X,
@@ -296,12 +332,12 @@ def deep_synthetic(point: dict[str, Any], seed: np.random.SeedSequence) -> list[
             beta,
             K,
             m1,
-            ss.spawn(int(cfg["n_inits"])),
-            optimizer=cfg["optimizer"],
-            lr=float(cfg["lr"]),
-            momentum=float(cfg["momentum"]),
-            epochs=int(cfg["epochs"]),
-            batch_size=batch,
+            ss.spawn(p.n_inits),
+            optimizer=p.optimizer,
+            lr=p.lr,
+            momentum=p.momentum,
+            epochs=p.epochs,
+            batch_size=p.batch,
         )
         for i, run in enumerate(runs):
             rows.append(run_record(run, X, arr, K=K, init=i))
@@ -336,8 +372,8 @@ def _mse(pred: FloatArray, y: FloatArray) -> float:
     return float(np.mean((pred - y) ** 2))
 
 
-@register_kind("deep_uci")
-def deep_uci(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind("deep_uci", params=DeepUciParams, requires=[("dataset",)])
+def deep_uci(p: DeepUciParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Table 1 of Ergen & Pilanci 2021 (THEORY.md Part B) on one UCI set and split.
 
     ``train_objective`` is (5) divided by the number of training rows and ``test_error`` the
@@ -348,23 +384,22 @@ def deep_uci(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[s
 
     Parameters
     ----------
-    point : dict
+    p : DeepUciParams
         ``dataset`` (one of :data:`UCI_SETS`); optional ``fold`` (0..3), ``m1``, ``K``,
         ``n_inits``, ``optimizer``, ``lr_list``, ``momentum``, ``epochs``, ``batch_size``
         (0 = full batch), ``P1``, ``P2``, ``beta_rel`` (or ``beta``), ``max_memory_gb``.
     seed : SeedSequence
     """
-    cfg = _cfg(point, UCI_DEFAULTS)
-    name = str(point["dataset"])
-    Xtr, ytr, Xte, yte = uci_split(name, int(cfg["fold"]))
+    name = p.dataset
+    Xtr, ytr, Xte, yte = uci_split(name, p.fold)
     n, d = Xtr.shape
-    _check_memory(n, d, cfg)
-    lrs = _lr_list(cfg["lr_list"])
-    m1 = int(cfg["m1"])
+    p.check_memory(n, d)
+    lrs = _lr_list(p.lr_list)
+    m1 = p.m1
     arr_ss, init_ss = seed.spawn(2)
-    arr = sample_arrangements(Xtr, m1, int(cfg["P1"]), int(cfg["P2"]), make_rng(arr_ss))
-    beta, bmax = _beta(point, cfg, Xtr, ytr, arr)
-    res = solve13_reference(Xtr, ytr, arr, beta, memory_limit_gb=float(cfg["max_memory_gb"]))
+    arr = sample_arrangements(Xtr, m1, p.P1, p.P2, make_rng(arr_ss))
+    beta, bmax = _beta(p, Xtr, ytr, arr)
+    res = solve13_reference(Xtr, ytr, arr, beta, memory_limit_gb=p.max_memory_gb)
     row, net = convex_record(Xtr, ytr, arr, beta, res)
     row.update(
         method="convex",
@@ -372,8 +407,7 @@ def deep_uci(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[s
         test_error=_mse(predict(net, Xte), yte) if res.ok else np.nan,
     )
     rows: list[dict[str, Any]] = [row]
-    batch = None if int(cfg["batch_size"]) == 0 else int(cfg["batch_size"])
-    inits = init_ss.spawn(int(cfg["n_inits"]))  # the same inits for every lr
+    inits = init_ss.spawn(p.n_inits)  # the same inits for every lr
     per_lr: list[list[TrainRun]] = []
     for lr in lrs:
         per_lr.append(
@@ -381,14 +415,14 @@ def deep_uci(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[s
                 Xtr,
                 ytr,
                 beta,
-                int(cfg["K"]),
+                p.K,
                 m1,
                 inits,
-                optimizer=cfg["optimizer"],
+                optimizer=p.optimizer,
                 lr=lr,
-                momentum=float(cfg["momentum"]),
-                epochs=int(cfg["epochs"]),
-                batch_size=batch,
+                momentum=p.momentum,
+                epochs=p.epochs,
+                batch_size=p.batch,
             )
         )
     best_per_lr = [np.nanmin([r.final_objective for r in runs] + [np.inf]) for runs in per_lr]
@@ -419,8 +453,8 @@ def _accuracy(pred: FloatArray, y: FloatArray) -> float:
     return float(np.mean(np.where(pred >= 0, 1.0, -1.0) == y))
 
 
-@register_kind("deep_fmnist")
-def deep_fmnist(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dict[str, Any]]:
+@register_kind("deep_fmnist", params=DeepFmnistParams)
+def deep_fmnist(p: DeepFmnistParams, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     """Fig. 5/6 in spirit: (16) with Adam vs (5) with SGD and Adam on Fashion-MNIST.
 
     Binary task 0-4 vs 5-9 (``harness.datasets.load_mnist_binary_split``), PCA to ``d``
@@ -429,17 +463,13 @@ def deep_fmnist(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dic
     otherwise) and the test accuracy of the network (Prop. 1 network for (16)).
     ``solve_clarabel`` also solves (13) on the same arrangements for reference.
     """
-    cfg = _cfg(point, FMNIST_DEFAULTS)
-    d, m1 = int(cfg["d"]), int(cfg["m1"])
-    if not bool(cfg["solve_clarabel"]):
-        size_cfg = {**cfg, "max_memory_gb": 1e9}
-    else:
-        size_cfg = {**cfg, "max_memory_gb": DEFAULT_MEMORY_LIMIT_GB}
-    _check_memory(int(cfg["n_train"]), d, size_cfg)
+    d, m1 = p.d, p.m1
+    if p.solve_clarabel:  # (13) is solved only on request; (16) needs no cone program
+        p.check_memory(p.n_train, d)
     data_ss, arr_ss, conv_ss, nc_ss = seed.spawn(4)
     tr, te = load_mnist_binary_split(
-        int(cfg["n_train"]),
-        int(cfg["n_test"]),
+        p.n_train,
+        p.n_test,
         make_rng(data_ss),
         d=d,
         projection="pca",
@@ -447,17 +477,17 @@ def deep_fmnist(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dic
         dataset="fashion-mnist",
     )
     X, y, Xte, yte = tr.X, tr.y, te.X, te.y
-    arr = sample_arrangements(X, m1, int(cfg["P1"]), int(cfg["P2"]), make_rng(arr_ss))
-    beta, bmax = _beta(point, cfg, X, y, arr)
+    arr = sample_arrangements(X, m1, p.P1, p.P2, make_rng(arr_ss))
+    beta, bmax = _beta(p, X, y, arr)
     rows: list[dict[str, Any]] = []
-    epochs, bs = int(cfg["epochs"]), int(cfg["batch_size"])
+    epochs, bs = p.epochs, p.batch_size
     pen = train_penalized(
         X,
         y,
         arr,
         beta,
-        float(cfg["rho"]),
-        lr=float(cfg["lr_convex"]),
+        p.rho,
+        lr=p.lr_convex,
         epochs=epochs,
         batch_size=bs,
         rng=make_rng(conv_ss),
@@ -489,17 +519,17 @@ def deep_fmnist(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dic
                 "test_accuracy": float(pen.monitor[e]),
             }
         )
-    for opt, lr, ss in zip(OPTIMIZERS, (cfg["lr_sgd"], cfg["lr_adam"]), nc_ss.spawn(2)):
+    for opt, lr, ss in zip(OPTIMIZERS, (p.lr_sgd, p.lr_adam), nc_ss.spawn(2)):
         run = train_many(
             X,
             y,
             beta,
-            int(cfg["K"]),
+            p.K,
             m1,
             [ss],
             optimizer=opt,
             lr=float(lr),
-            momentum=float(cfg["momentum"]),
+            momentum=p.momentum,
             epochs=epochs,
             batch_size=bs,
             monitor=lambda net: _accuracy(predict(net, Xte), yte),
@@ -516,63 +546,11 @@ def deep_fmnist(point: dict[str, Any], seed: np.random.SeedSequence) -> list[dic
         rows.extend(
             {**r, "method": f"nonconvex_{opt}"} for r in trace_rows(run) if r["epoch"] <= epochs
         )
-    if bool(cfg["solve_clarabel"]):
-        res = solve13_reference(X, y, arr, beta)
+    if p.solve_clarabel:
+        res = solve13_reference(X, y, arr, beta, memory_limit_gb=p.max_memory_gb)
         row, net = convex_record(X, y, arr, beta, res)
         row["test_accuracy"] = _accuracy(predict(net, Xte), yte)
         rows.append(row)
     for r in rows:
         r.update(beta_used=beta, beta_max=bmax)
     return rows
-
-
-_POS = Interval(int, 1, None)
-_COMMON: dict[str, Constraint] = {
-    "m1": _POS,
-    "P1": _POS,
-    "P2": _POS,
-    "n_inits": _POS,
-    "epochs": _POS,
-    "batch_size": Interval(int, 0, None),
-    "momentum": Interval(float, 0.0, 1.0, closed="left"),
-    "optimizer": Options(OPTIMIZERS),
-    "max_memory_gb": Interval(float, 0.0, None, closed="neither"),
-}
-declare_kind_params(
-    "deep_synthetic",
-    params={
-        **_COMMON,
-        "teacher_K": _POS,
-        "K_list": IntList(),
-        "lr": Interval(float, 0.0, None, closed="neither"),
-        "arrangement": Options(ARRANGEMENTS),
-        "noise": Interval(float, 0.0, None),
-    },
-    requires=[("n",), ("d",)],
-)
-declare_kind_params(
-    "deep_uci",
-    params={
-        **_COMMON,
-        "dataset": Options(UCI_SETS),
-        "fold": Interval(int, 0, 3),
-        "K": _POS,
-        "lr_list": Text("0123456789.,e-", "a comma-separated list of floats, e.g. '1e-3,1e-2'"),
-    },
-    requires=[("dataset",)],
-)
-declare_kind_params(
-    "deep_fmnist",
-    params={
-        **_COMMON,
-        "n_train": _POS,
-        "n_test": _POS,
-        "K": _POS,
-        "rho": Interval(float, 0.0, None, closed="neither"),
-        "lr_convex": Interval(float, 0.0, None, closed="neither"),
-        "lr_sgd": Interval(float, 0.0, None, closed="neither"),
-        "lr_adam": Interval(float, 0.0, None, closed="neither"),
-        "solve_clarabel": Flag(),
-    },
-    requires=[],
-)

@@ -1,9 +1,12 @@
 """Checks E1-E6: the claims of Ergen & Pilanci (ICML 2021), THEORY.md Part B.
 
-Each check is a thin wrapper (select usable rows, count what is excluded) around a small
-decision function taking a DataFrame, so the rules are tested on hand-made tables
-(``tests/test_deep_checks.py``) that must PASS, must FAIL and must be INCONCLUSIVE.
-Failed points, non-optimal solves and diverged runs are excluded and counted.
+Each check is a thin wrapper around a small decision function taking the usable rows, so
+the rules are tested on hand-made tables (``tests/deep/test_deep_checks.py``) that must
+PASS, must FAIL and must be INCONCLUSIVE. The wrapper builds the evidence frame
+(:mod:`harness.predictions.evidence`): failed points, NaN measurements, non-optimal solves of
+(13) and diverged runs are removed and listed in the exclusion ledger, and the registry's one
+policy withholds a PASS they could change. Rows outside a claim by design (uncovered runs for
+E2) are listed as ``scope``.
 
 * **E1** (hard, Prop. 1): on every optimal solve of (13), ``|(5) at the mapped weights -
   p13| <= 1e-6 max(1, p13)`` and ``max_k ||W_1k||_F <= 1 + 1e-9``. Any violation: FAIL;
@@ -11,8 +14,9 @@ Failed points, non-optimal solves and diverged runs are excluded and counted.
 * **E2** (hard, Thm 1): a training run whose final (Lemma-1-rebalanced) network lies in the
   arrangement set (``covered``) ends at or above the optimum of (13): its objective must
   be >= the certified dual bound of (13) up to ``1e-6`` relative
-  (:func:`harness.predictions.rules.hard_inequality`). Uncovered runs are excluded and
-  counted; fewer than :data:`MIN_ROWS` covered runs: INCONCLUSIVE.
+  (:func:`harness.predictions.rules.hard_inequality`). Uncovered runs are outside the
+  theorem's statement (listed as ``scope``); fewer than :data:`MIN_ROWS` covered runs:
+  INCONCLUSIVE.
 * **E3** (Table 1, training objective): per data set the paired relative difference
   ``(SGD - convex) / |convex|`` over splits x seeds, mean with a bootstrap 95 % interval.
   A set PASSes when the interval's low end is >= 0, FAILs when its high end is < 0, else
@@ -36,6 +40,7 @@ Failed points, non-optimal solves and diverged runs are excluded and counted.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -43,7 +48,8 @@ import pandas as pd
 from scipy import stats
 
 from harness.predictions import CheckResult, register_check
-from harness.predictions.rules import binomial_rule, hard_inequality, usable_rows
+from harness.predictions.evidence import Evidence, arr, combine, flag, frame, not_run
+from harness.predictions.rules import binomial_rule, hard_inequality
 
 #: Minimum usable rows for a hard check to PASS.
 MIN_ROWS = 3
@@ -59,6 +65,8 @@ STUCK_FLOOR = 0.1
 #: Fig. 5/6: "at least the same" accuracy, up to this margin.
 ACC_MARGIN = 0.01
 MIN_CLUSTERS = 3
+#: Fig. 4: runs needed at the smallest and at the largest K.
+MIN_RUNS_PER_K = 5
 N_BOOT = 2000
 _RULE_SEED = 20210718  # fixed: a verdict must not change between two runs of `harness check`
 TABLE1_SETS = (
@@ -84,86 +92,51 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
     return float(v.mean()), float(lo), float(hi)
 
 
-def _note(n_excluded: int, what: str) -> str:
-    return f"; {n_excluded} {what} excluded" if n_excluded else ""
-
-
 # --------------------------------------------------------------------------- decisions
 def decide_mapping(df: pd.DataFrame) -> CheckResult:
-    """E1 on convex rows: ``solve_status``, ``mapping_rel_err``, ``W1_max_norm``."""
+    """E1 on usable convex rows (optimal, finite): ``mapping_rel_err``, ``W1_max_norm``."""
     measured = "|(5)(mapped) - p13| / max(1, p13) and max ||W_1k||_F"
     predicted = f"<= {MAP_RTOL:g} and <= 1"
-    ok = df["solve_status"] == "optimal"
-    n_bad = int((~ok).sum())
-    use = df[ok]
-    info: dict[str, Any] = {"n_solves": len(use), "n_not_optimal": n_bad}
-    if len(use) < MIN_ROWS:
-        return CheckResult(
-            "INCONCLUSIVE", measured, predicted, f"{len(use)} optimal solves (< {MIN_ROWS})", info
-        )
-    err = use["mapping_rel_err"].to_numpy(float)
-    norm = use["W1_max_norm"].to_numpy(float)
-    bad = ~(np.isfinite(err) & (err <= MAP_RTOL) & np.isfinite(norm) & (norm <= 1 + NORM_TOL))
-    info.update(worst_rel_err=float(np.nanmax(err)), max_norm=float(np.nanmax(norm)))
-    if bad.any():
-        return CheckResult(
-            "FAIL",
-            measured,
-            predicted,
-            f"{int(bad.sum())} of {len(use)} solves: mapped network does not reproduce p13 "
-            f"(worst {np.nanmax(err):.3g}, max norm {np.nanmax(norm):.6g})",
-            info,
-        )
-    return CheckResult(
-        "PASS",
-        measured,
-        predicted,
-        f"all {len(use)} optimal solves: worst rel. error {np.nanmax(err):.2g}, max "
-        f"||W_1k||_F {np.nanmax(norm):.6g}{_note(n_bad, 'non-optimal solves')}",
-        info,
-    )
+    err, norm = arr(df, "mapping_rel_err"), arr(df, "W1_max_norm")
+    kw: dict[str, Any] = {"rtol": 0.0, "measured": "", "predicted": "", "min_count": MIN_ROWS}
+    parts = [
+        ("mapped value", hard_inequality(err, np.full(err.shape, MAP_RTOL), atol=0.0, **kw)),
+        ("||W_1k||_F <= 1", hard_inequality(norm, np.ones(norm.shape), atol=NORM_TOL, **kw)),
+    ]
+    info: dict[str, Any] = {"n_solves": len(df)}
+    if len(df):
+        info.update(worst_rel_err=float(np.nanmax(err)), max_norm=float(np.nanmax(norm)))
+    return _no_rows_inconclusive(combine(parts, measured, predicted, info), len(df), "solves")
 
 
 def decide_thm1(df: pd.DataFrame) -> CheckResult:
-    """E2 on run rows joined with their solve: ``final_objective``, ``dual_bound``,
-    ``covered``, ``status``, ``solve_status``."""
+    """E2 on usable covered runs joined with their solve: ``final_objective``,
+    ``dual_bound``."""
     measured = "final objective (5) of covered runs vs certified lower bound of p13"
     predicted = "final objective >= p13 (Thm 1)"
-    ok = (df["status"] == "ok") & (df["solve_status"] == "optimal")
-    cov = ok & df["covered"].astype(bool)
-    info = {
-        "n_runs": len(df),
-        "n_failed": int((~ok).sum()),
-        "n_uncovered": int((ok & ~df["covered"].astype(bool)).sum()),
-        "n_covered": int(cov.sum()),
-    }
-    use = df[cov]
-    if len(use) < MIN_ROWS:
-        return CheckResult(
-            "INCONCLUSIVE",
-            measured,
-            predicted,
-            f"{len(use)} covered runs (< {MIN_ROWS}); {info['n_uncovered']} uncovered, "
-            f"{info['n_failed']} failed",
-            info,
-        )
     res = hard_inequality(
-        use["dual_bound"],
-        use["final_objective"],
+        arr(df, "dual_bound"),
+        arr(df, "final_objective"),
         rtol=THM1_RTOL,
         measured=measured,
         predicted=predicted,
+        min_count=MIN_ROWS,
     )
-    if res.verdict == "NOT-RUN":
-        return CheckResult("INCONCLUSIVE", measured, predicted, res.explanation, info)
+    res = CheckResult(
+        res.verdict, measured, predicted, res.explanation, {"n_covered": len(df), **res.details}
+    )
+    return _no_rows_inconclusive(res, len(df), "covered runs")
+
+
+def _no_rows_inconclusive(res: CheckResult, n: int, what: str) -> CheckResult:
+    """A rule that could not compare anything on usable rows is INCONCLUSIVE, not NOT-RUN
+    (the experiment ran; its rows were excluded or too few)."""
+    if res.verdict != "NOT-RUN":
+        return res
     return CheckResult(
-        res.verdict,
-        measured,
-        predicted,
-        f"{res.explanation}; {info['n_uncovered']} uncovered and {info['n_failed']} failed "
-        "runs excluded",
-        {**info, **res.details},
-    )
+        "INCONCLUSIVE", res.measured, res.predicted, f"{n} usable {what}: {res.explanation}",
+        res.details,
+    )  # fmt: skip
 
 
 def _per_set(df: pd.DataFrame, column: str, relative: bool) -> dict[str, dict[str, Any]]:
@@ -241,34 +214,28 @@ def decide_table1_test(df: pd.DataFrame) -> CheckResult:
 
 
 def decide_fig4(df: pd.DataFrame) -> CheckResult:
-    """E5 on run rows joined with their solve: ``K``, ``final_objective``, ``p13``,
-    ``status``, ``solve_status``."""
+    """E5 on usable run rows (sampled arrangements, optimal solve, run ok) joined with
+    their solve: ``K``, ``final_objective``, ``p13``."""
     measured = f"runs ending within {REACH_RTOL:.0%} of p13, smallest vs largest K"
     predicted = "small K: some runs stuck above p13; large K: >= 90% reach p13"
-    ok = (df["status"] == "ok") & (df["solve_status"] == "optimal")
-    use = df[ok & np.isfinite(df["final_objective"]) & np.isfinite(df["p13"])]
-    n_excl = int(len(df) - len(use))
-    if use.empty:
+    if df.empty:
         return CheckResult("INCONCLUSIVE", measured, predicted, "no usable runs", {})
-    reach = use["final_objective"] <= use["p13"] * (1 + REACH_RTOL)
-    k_min, k_max = use["K"].min(), use["K"].max()
-    r_min, n_min = int(reach[use["K"] == k_min].sum()), int((use["K"] == k_min).sum())
-    r_max, n_max = int(reach[use["K"] == k_max].sum()), int((use["K"] == k_max).sum())
+    reach = arr(df, "final_objective") <= arr(df, "p13") * (1 + REACH_RTOL)
+    K = arr(df, "K")
+    k_min, k_max = float(np.min(K)), float(np.max(K))
+    r_min, n_min = int(reach[K == k_min].sum()), int((K == k_min).sum())
+    r_max, n_max = int(reach[K == k_max].sum()), int((K == k_max).sum())
     s_min, s_max = n_min - r_min, n_max - r_max
     info: dict[str, Any] = {
-        "K_min": float(k_min),
-        "K_max": float(k_max),
+        "K_min": k_min,
+        "K_max": k_max,
         "stuck_small_K": s_min,
         "runs_small_K": n_min,
         "reach_large_K": r_max,
         "runs_large_K": n_max,
-        "n_excluded": n_excl,
     }
-    text = (
-        f"K={k_min:g}: {s_min}/{n_min} stuck; K={k_max:g}: {r_max}/{n_max} reach"
-        f"{_note(n_excl, 'failed runs')}"
-    )
-    if k_min == k_max or n_min < 5 or n_max < 5:
+    text = f"K={k_min:g}: {s_min}/{n_min} stuck; K={k_max:g}: {r_max}/{n_max} reach"
+    if k_min == k_max or n_min < MIN_RUNS_PER_K or n_max < MIN_RUNS_PER_K:
         return CheckResult(
             "INCONCLUSIVE", measured, predicted, f"too few runs or one K: {text}", info
         )
@@ -288,11 +255,11 @@ def decide_fig4(df: pd.DataFrame) -> CheckResult:
 
 
 def decide_fmnist(df: pd.DataFrame) -> CheckResult:
-    """E6 on run rows: ``cluster``, ``method``, ``test_accuracy``, ``status``."""
+    """E6 on usable run rows (status ok, finite accuracy): ``cluster``, ``method``,
+    ``test_accuracy``."""
     measured = "test accuracy (16)-Adam minus best of (5)-SGD/Adam per seed, mean [95% CI]"
     predicted = f"(16) at least as accurate (>= -{ACC_MARGIN:g})"
-    ok = df[df["status"] == "ok"]
-    piv = ok.pivot_table(index="cluster", columns="method", values="test_accuracy")
+    piv = df.pivot_table(index="cluster", columns="method", values="test_accuracy")
     nonconvex = [c for c in ("nonconvex_sgd", "nonconvex_adam") if c in piv.columns]
     if "convex16_adam" not in piv.columns or not nonconvex:
         return CheckResult("INCONCLUSIVE", measured, predicted, "methods missing", {})
@@ -332,35 +299,68 @@ def runs_with_solve(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def table1_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, cluster, method in {sgd, convex}) of Table 1; failed solves
-    and SGD points without a best run are dropped (their count is in ``attrs``)."""
-    conv = df[df["record"] == "convex"].copy()
-    n_bad = int((conv["solve_status"] != "optimal").sum())
-    conv = conv[conv["solve_status"] == "optimal"]
-    conv["method"] = "convex"
-    sgd = df[(df["record"] == "run") & (df.get("is_best", False) == True)].copy()  # noqa: E712
-    sgd["method"] = "sgd"
+    """One row per (dataset, cluster, method in {sgd, convex}) of Table 1 from usable rows
+    (convex solves and best SGD runs; exclusions are the evidence frame's job)."""
+    conv = df[df["record"] == "convex"].assign(method="convex")
+    sgd = df[(df["record"] == "run") & _is_best(df)].assign(method="sgd")
     out = pd.concat([conv, sgd], ignore_index=True)
     out["cluster"] = _cluster(out)
-    out.attrs["n_failed_solves"] = n_bad
-    return out[["dataset", "cluster", "method", "train_objective", "test_error"]].assign(
-        n_train=out.get("n_train"), d=out.get("d")
-    )
+    cols = ["dataset", "cluster", "method", "train_objective", "test_error"]
+    return out[cols].assign(n_train=out.get("n_train"), d=out.get("d"))
+
+
+def _is_best(df: pd.DataFrame) -> np.ndarray:
+    return flag(df["is_best"]) if "is_best" in df.columns else np.zeros(len(df), bool)
+
+
+# --------------------------------------------------------------------------- evidence
+def _record(df: pd.DataFrame, record: str) -> np.ndarray:
+    return np.asarray((df["record"].astype(str) == record).to_numpy())
+
+
+def _runs_ok(ev: Evidence) -> Evidence:
+    """Remove diverged training runs (the training analogue of a non-optimal solve)."""
+    if "status" not in ev.rows.columns:
+        return ev.exclude(np.ones(len(ev.rows), bool), "no-status", "no column 'status'")
+    bad = (ev.rows["status"].astype(str) != "ok").to_numpy()
+    return ev.exclude(bad, "non-optimal", "training run diverged")
+
+
+def _joined(ev: Evidence) -> Evidence:
+    """The run rows of ``ev`` joined with their point's solve (``p13``, ``dual_bound``,
+    ``solve_status``); the row count is that of the joined table plus the failed points."""
+    rows = runs_with_solve(ev.rows)
+    n_failed = sum(e.rows for e in ev.ledger if e.kind == "failed")
+    return replace(ev, rows=rows, n_total=len(rows) + n_failed)
+
+
+def _judged(res: CheckResult, evs: list[Evidence]) -> CheckResult:
+    """``res`` with the ledgers of ``evs`` (read by the registry's policy)."""
+    details = {**res.details, "evidence": [e.summary() for e in evs]}
+    return CheckResult(res.verdict, res.measured, res.predicted, res.explanation, details)
+
+
+DEEP_RUNS = ("deep_synthetic", "deep_uci")
 
 
 # --------------------------------------------------------------------------- registry
-def _with_failed(res: CheckResult, info: dict[str, Any]) -> CheckResult:
-    n = int(info.get("n_failed_points", 0))
-    if not n:
-        return res
-    verdict = "INCONCLUSIVE" if res.verdict == "PASS" else res.verdict
-    return CheckResult(
-        verdict,
-        res.measured,
-        res.predicted,
-        f"{res.explanation}; {n} failed points excluded",
-        {**res.details, **info},
+def _table1_evidence(tables: Mapping[str, pd.DataFrame], column: str) -> Evidence:
+    """Table 1 rows of ``deep_uci`` (convex solves, best SGD runs) with ``column`` usable;
+    a data set without usable rows withholds a PASS (group ``dataset``)."""
+    ev = frame(
+        tables,
+        "deep_uci",
+        ["record", "dataset"],
+        select=lambda d: _record(d, "convex") | (_record(d, "run") & _is_best(d)),
+        group_keys=("dataset",),
     )
+    if not ev.usable:
+        return ev
+    conv = _record(ev.rows, "convex")
+    status = ev.rows["solve_status"].astype(str) if "solve_status" in ev.rows.columns else None
+    bad = conv & (np.ones(len(conv), bool) if status is None else (status != "optimal").to_numpy())
+    ev = ev.exclude(bad, "non-optimal", "solve_status not optimal")
+    return ev.finite(column)
 
 
 @register_check(
@@ -375,15 +375,16 @@ def _with_failed(res: CheckResult, info: dict[str, Any]) -> CheckResult:
 )
 def check_e1(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """E1: module docstring."""
-    frames, info = [], {"n_failed_points": 0}
-    for name in ("deep_synthetic", "deep_uci"):
-        df, _reason, inf = usable_rows(tables, name, ["record"])
-        info["n_failed_points"] += inf["n_failed_points"]
-        if df is not None:
-            frames.append(df[df["record"] == "convex"])
-    if not frames:
-        return CheckResult("NOT-RUN", "mapped value", "= p13", "no deep results")
-    return _with_failed(decide_mapping(pd.concat(frames, ignore_index=True)), info)
+    evs = []
+    for name in DEEP_RUNS:
+        ev = frame(tables, name, ["record"], select=lambda d: _record(d, "convex"))
+        if ev.usable:
+            ev = ev.optimal("solve_status").finite("mapping_rel_err", "W1_max_norm")
+        evs.append(ev)
+    if not any(e.usable or (not e.reason and e.ledger) for e in evs):
+        return not_run("mapped value", "= p13", evs[0], "no deep results")
+    rows = pd.concat([e.rows for e in evs if not e.reason], ignore_index=True)
+    return _judged(decide_mapping(rows), evs)
 
 
 @register_check(
@@ -399,15 +400,19 @@ def check_e1(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
 )
 def check_e2(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """E2: module docstring."""
-    frames, info = [], {"n_failed_points": 0}
-    for name in ("deep_synthetic", "deep_uci"):
-        df, _reason, inf = usable_rows(tables, name, ["record"])
-        info["n_failed_points"] += inf["n_failed_points"]
-        if df is not None:
-            frames.append(runs_with_solve(df))
-    if not frames:
-        return CheckResult("NOT-RUN", "final objective", ">= p13", "no deep results")
-    return _with_failed(decide_thm1(pd.concat(frames, ignore_index=True)), info)
+    evs = []
+    for name in DEEP_RUNS:
+        ev = frame(tables, name, ["record"], select=lambda d: ~_record(d, "trace"))
+        if ev.usable:
+            ev = _runs_ok(_joined(ev)).optimal("solve_status")
+            ev = ev.finite("final_objective", "dual_bound")
+            if len(ev.rows):
+                ev = ev.scope(flag(ev.rows["covered"]), "run not covered by the arrangements")
+        evs.append(ev)
+    if not any(e.usable or (not e.reason and e.ledger) for e in evs):
+        return not_run("final objective", ">= p13", evs[0], "no deep results")
+    rows = pd.concat([e.rows for e in evs if not e.reason], ignore_index=True)
+    return _judged(decide_thm1(rows), evs)
 
 
 @register_check(
@@ -422,10 +427,10 @@ def check_e2(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
 )
 def check_e3(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """E3: module docstring."""
-    df, reason, info = usable_rows(tables, "deep_uci", ["record", "dataset"])
-    if df is None:
-        return CheckResult("NOT-RUN", "training objective", "convex <= SGD", reason)
-    return _with_failed(decide_table1_train(table1_rows(df)), info)
+    ev = _table1_evidence(tables, "train_objective")
+    if not ev.usable:
+        return not_run("training objective", "convex <= SGD", ev)
+    return _judged(decide_table1_train(table1_rows(ev.rows)), [ev])
 
 
 @register_check(
@@ -441,10 +446,10 @@ def check_e3(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
 )
 def check_e4(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """E4: module docstring."""
-    df, reason, info = usable_rows(tables, "deep_uci", ["record", "dataset"])
-    if df is None:
-        return CheckResult("NOT-RUN", "test error", "convex lower", reason)
-    return _with_failed(decide_table1_test(table1_rows(df)), info)
+    ev = _table1_evidence(tables, "test_error")
+    if not ev.usable:
+        return not_run("test error", "convex lower", ev)
+    return _judged(decide_table1_test(table1_rows(ev.rows)), [ev])
 
 
 @register_check(
@@ -459,11 +464,16 @@ def check_e4(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
 )
 def check_e5(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """E5: module docstring."""
-    df, reason, info = usable_rows(tables, "deep_synthetic", ["record", "arrangement"])
-    if df is None:
-        return CheckResult("NOT-RUN", "reach rate", "large K reaches", reason)
-    runs = runs_with_solve(df)
-    return _with_failed(decide_fig4(runs[runs["arrangement"] == "sampled"]), info)
+    ev = frame(
+        tables,
+        "deep_synthetic",
+        ["record", "arrangement"],
+        select=lambda d: ~_record(d, "trace") & (d["arrangement"].astype(str) == "sampled"),
+    )
+    if not ev.usable:
+        return not_run("reach rate", "large K reaches", ev)
+    ev = _runs_ok(_joined(ev)).optimal("solve_status").finite("final_objective", "p13", "K")
+    return _judged(decide_fig4(ev.rows), [ev])
 
 
 @register_check(
@@ -478,9 +488,9 @@ def check_e5(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
 )
 def check_e6(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """E6: module docstring."""
-    df, reason, info = usable_rows(tables, "deep_fmnist", ["record", "method"])
-    if df is None:
-        return CheckResult("NOT-RUN", "test accuracy", "(16) >= (5)", reason)
-    runs = df[df["record"] == "run"].copy()
-    runs["cluster"] = _cluster(runs)
-    return _with_failed(decide_fmnist(runs), info)
+    ev = frame(tables, "deep_fmnist", ["record", "method"], select=lambda d: _record(d, "run"))
+    if not ev.usable:
+        return not_run("test accuracy", "(16) >= (5)", ev)
+    ev = _runs_ok(ev).finite("test_accuracy")
+    runs = ev.rows.assign(cluster=_cluster(ev.rows))
+    return _judged(decide_fmnist(runs), [ev])

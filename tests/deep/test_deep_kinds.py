@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.deep.cli import main as deep_cli
-from harness.deep.cli import preflight
+from harness.cli.app import main as harness_main
+from harness.cli.deep import preflight
 from harness.errors import InputError, SpecError
 from harness.kinds import get_kind
 from harness.plots.deep import plot_deep_fig4, plot_deep_fmnist
@@ -133,6 +133,29 @@ def test_too_large_program_is_refused_before_running(tmp_path: Path) -> None:
         preflight("deep_synthetic", "quick", str(tmp_path))
 
 
+def test_fig_deep_refuses_oversized_program_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``harness fig-deep``: an oversized (13) is one ``error:`` line (exit 2), nothing run."""
+    (tmp_path / "deep_synthetic.toml").write_text(
+        'name = "deep_synthetic"\nkind = "deep_synthetic"\nseed = 1\n'
+        "[grid]\nn = 20000\nd = 100\nP1 = 2000\nP2 = 40\nmax_memory_gb = 1.0\n"
+    )
+    results, figures = tmp_path / "results", tmp_path / "figures"
+    argv = ["fig-deep", "--experiments-dir", str(tmp_path), "--results-dir", str(results)]
+    code = harness_main([*argv, "--figures-dir", str(figures)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "would need about" in err[0]
+    assert not results.exists() and not figures.exists()
+
+
+def test_params_are_frozen_dataclasses() -> None:
+    p = get_kind("deep_uci").parameters({"dataset": "balloons", "K": 3})
+    assert (p.K, p.P1, p.epochs, p.batch) == (3, 30, 300, 16)
+    with pytest.raises(AttributeError):
+        p.K = 4  # type: ignore[misc]
+
+
 def test_shipped_specs_load_and_pass_preflight() -> None:
     for name in ("deep_synthetic", "deep_uci", "deep_fmnist"):
         spec = load_spec(REPO / "experiments" / f"{name}.toml")
@@ -173,7 +196,7 @@ def test_bad_uci_file_is_one_error_line(
     monkeypatch.setenv("HARNESS_DATA", str(root))
     exp = _tiny_uci_spec(tmp_path)
     results = tmp_path / "results"
-    code = deep_cli(["table1", "--experiments-dir", str(exp), "--results-dir", str(results)])
+    code = harness_main(["table1", "--experiments-dir", str(exp), "--results-dir", str(results)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert err[0].startswith("error:") and "balloons_R.dat" in err[0]
@@ -187,7 +210,9 @@ def test_table1_command_writes_ours_beside_paper(
     monkeypatch.setenv("HARNESS_DATA", str(_uci_copy(tmp_path)))
     exp = _tiny_uci_spec(tmp_path)
     results = tmp_path / "results"
-    assert deep_cli(["table1", "--experiments-dir", str(exp), "--results-dir", str(results)]) == 0
+    assert (
+        harness_main(["table1", "--experiments-dir", str(exp), "--results-dir", str(results)]) == 0
+    )
     md = (results / "table1.md").read_text()
     assert "0.7901" in md and "0.6695" in md  # the paper's balloons numbers
     assert "E3" in md and "E4" in md and "test error = mean squared error" in md
@@ -195,5 +220,7 @@ def test_table1_command_writes_ours_beside_paper(
     row = tab[tab["dataset"] == "balloons"].iloc[0]
     assert row["train_convex_count"] == 3 and np.isfinite(row["train_sgd_mean"])
     # resumable: a second call computes nothing new and rewrites the same table
-    assert deep_cli(["table1", "--experiments-dir", str(exp), "--results-dir", str(results)]) == 0
+    assert (
+        harness_main(["table1", "--experiments-dir", str(exp), "--results-dir", str(results)]) == 0
+    )
     pd.testing.assert_frame_equal(tab, pd.read_csv(results / "table1.csv"))

@@ -3,7 +3,8 @@ INCONCLUSIVE, and the property that no check PASSes on an empty, single-row or a
 
 The tables are built here from closed-form values (no solver), 12-40 rows each, so the whole
 file runs in seconds. The S checks (Ergen & Pilanci 2019) have their own tables in
-``tests/test_shallow.py`` and take part in the property test through them.
+``tests/test_shallow.py`` and the E checks (Ergen & Pilanci 2021) in ``tests/deep/``; both
+take part in the property test through passing tables (``deep_result_tables.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from deep_result_tables import all_tables as deep_tables
 
 from harness.predictions import load_checks
 
@@ -341,7 +343,8 @@ def test_inconclusive_tables(case: str) -> None:
 
 
 def test_every_registered_check_has_cases() -> None:
-    covered = set(CASES) | {c for c in CHECKS if c.startswith("S")}
+    # S and E checks have their own tables (tests/test_shallow.py, tests/deep/)
+    covered = set(CASES) | {c for c in CHECKS if c.startswith(("S", "E"))}
     assert set(CHECKS) <= covered
     assert {c.split()[0] for c in INCONCLUSIVE} | {"S1", "S2", "S3"} >= set(CHECKS) - {"P18"} - {
         "P2",
@@ -403,7 +406,7 @@ def _degenerate(df: pd.DataFrame, how: str) -> pd.DataFrame:
 @pytest.mark.parametrize("how", ["empty", "single", "nan"])
 def test_no_check_passes_on_degenerate_tables(how: str, shallow_tables: Tables) -> None:
     """Property: no registered check PASSes on an empty, single-row or all-NaN table."""
-    base = {**_all_tables(), **shallow_tables}
+    base = {**_all_tables(), **shallow_tables, **deep_tables()}
     tables = {name: _degenerate(df, how) for name, df in base.items()}
     for cid, check in sorted(CHECKS.items()):
         res = check.fn(tables)
