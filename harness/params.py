@@ -233,3 +233,12 @@ class Parameters:
     def as_dict(self) -> dict[str, Any]:
         """The parameters as a plain dict (field order)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    def preflight(self) -> None:
+        """Checks of the whole point that must pass before a sweep computes anything.
+
+        The default has none. A kind whose point can be refused from its parameters alone
+        (a program too large for memory) overrides it and raises a :class:`HarnessError`
+        with the reason; ``harness run`` calls it for every pending point first, so a
+        refused spec writes nothing.
+        """

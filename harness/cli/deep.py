@@ -51,14 +51,13 @@ def preflight(spec_name: str, scale: str, experiments_dir: str = DEFAULT_EXPERIM
     """
     from harness.figures import find_spec
     from harness.kinds import get_kind
-    from harness.kinds.deep import check_point_memory
     from harness.sweep import expand_grid
 
     spec = find_spec(spec_name, experiments_dir)
     kind = get_kind(spec.kind)
     points = expand_grid(spec, scale)
     for point in points:
-        check_point_memory(kind.parameters(point.params))
+        kind.preflight(point.params)
     return len(points)
 
 

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from harness.deep.arrangements import Arrangements
 from harness.deep.model import FloatArray
 from harness.errors import InputError
-from harness.solvers.reference import DEFAULT_TOL, _clarabel_version, run_clarabel
+from harness.solvers.reference import DEFAULT_TOL, clarabel_version, run_clarabel
 from harness.solvers.result import SolveResult
 
 #: Bytes per nonzero of the conic constraint matrix, with cvxpy's copies and Clarabel's
@@ -202,7 +202,7 @@ def solve13_reference(
     return SolveResult(
         problem="deep13",
         solver="clarabel",
-        solver_version=_clarabel_version(),
+        solver_version=clarabel_version(),
         status=status,
         raw_status=raw,
         objective=value,

@@ -91,6 +91,12 @@ class Kind:
         """
         return self.fn(self.parameters(point), seed)
 
+    def preflight(self, point: Mapping[str, Any] | Parameters) -> None:
+        """Run the parameters' :meth:`~harness.params.Parameters.preflight` (dict kinds: none)."""
+        params = self.parameters(point)
+        if isinstance(params, Parameters):
+            params.preflight()
+
     def parameters(self, point: Mapping[str, Any] | Parameters, check: bool = True) -> Any:
         """The kind's parameter dataclass of ``point`` (a plain dict for dict kinds)."""
         if self.params_cls is None:

@@ -99,6 +99,10 @@ class DeepProgram(BetaRule):
         blocks = self.P1 * self.P2 if n_blocks is None else n_blocks
         check_program_memory(n, d, self.m1, blocks, self.max_memory_gb)
 
+    def preflight(self) -> None:
+        """Refuse a point whose (13) exceeds ``max_memory_gb`` before a sweep starts."""
+        check_point_memory(self)
+
 
 @dataclass(frozen=True, kw_only=True)
 class DeepTraining(Parameters):

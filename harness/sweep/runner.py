@@ -164,6 +164,8 @@ def run_spec(
     try:
         if not force and _up_to_date(store, spec, scale, points):
             return _summary(spec, scale, points, store, skipped=len(points), n_rows=None)
+        for point in points:  # refusals from the parameters alone, before anything is written
+            fn.preflight(point.params)
         with store.run_lock(scale, on_wait=_say):
             return _run_locked(
                 fn, spec, scale, points, store, force, n_jobs, backend, scheduler, progress

@@ -149,6 +149,22 @@ def test_fig_deep_refuses_oversized_program_in_one_line(
     assert not results.exists() and not figures.exists()
 
 
+def test_run_refuses_oversized_program_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``harness run``: the parameters' preflight refuses the (13) in one line, exit 2, nothing written."""
+    spec = tmp_path / "deep_synthetic.toml"
+    spec.write_text(
+        'name = "deep_synthetic"\nkind = "deep_synthetic"\nseed = 1\n'
+        "[grid]\nn = [20, 20000]\nd = 100\nP1 = 2000\nP2 = 40\nmax_memory_gb = 1.0\n"
+    )
+    results = tmp_path / "results"
+    code = harness_main(["run", str(spec), "--results-dir", str(results), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "would need about" in err[0]
+    assert not any(results.rglob("*.json")) and not any(results.rglob("*.parquet"))
+
+
 def test_params_are_frozen_dataclasses() -> None:
     p = get_kind("deep_uci").parameters({"dataset": "balloons", "K": 3})
     assert (p.K, p.P1, p.epochs, p.batch) == (3, 30, 300, 16)
