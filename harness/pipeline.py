@@ -16,7 +16,7 @@ from pathlib import Path
 from harness.errors import DataError, HarnessError
 
 #: Kinds whose points read the real data sets (MNIST, Fashion-MNIST, UCI).
-DATA_KINDS = frozenset({"coupling", "regularization"})
+DATA_KINDS = frozenset({"coupling", "regularization", "deep_uci", "deep_fmnist"})
 
 
 @dataclass

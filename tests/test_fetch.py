@@ -255,6 +255,21 @@ def test_reproduce_says_to_fetch_when_data_is_missing(
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("kind", ["coupling", "regularization", "deep_uci", "deep_fmnist"])
+def test_every_data_kind_is_refused_without_data(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.pipeline import check_data_available
+
+    monkeypatch.setattr(ds, "_REPO_ROOT", tmp_path / "repo")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HARNESS_DATA", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    with pytest.raises(DataError, match=kind):
+        check_data_available({kind, "kappa"})
+    check_data_available({"kappa", "deep_synthetic"})  # synthetic kinds need no data
+
+
 def test_reproduce_jobs_is_validated(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         harness_main(["reproduce", "--jobs", "0"])
