@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import DataError, HarnessError
+
+if TYPE_CHECKING:
+    from harness.sweep.spec import Spec
 
 #: Kinds whose points read the real data sets (MNIST, Fashion-MNIST, UCI).
 DATA_KINDS = frozenset({"coupling", "regularization", "deep_uci", "deep_fmnist"})
@@ -46,14 +50,37 @@ def check_data_available(kinds: set[str]) -> None:
         return
     from harness.datasets import resolve_data_dir
 
+    needs = sorted(kinds & DATA_KINDS)
     try:
-        resolve_data_dir()
+        root = resolve_data_dir()
     except DataError as exc:
-        needs = sorted(kinds & DATA_KINDS)
         raise DataError(
             f"the experiments of kind(s) {needs} need MNIST, Fashion-MNIST and the UCI sets, "
             f"which were not found; run `harness data fetch` first (or set HARNESS_DATA). {exc}"
         ) from exc
+    if not (root / "SHA256SUMS").is_file():
+        raise DataError(
+            f"the experiments of kind(s) {needs} need MNIST, Fashion-MNIST and the UCI sets; "
+            f"the data directory {str(root)!r} has no SHA256SUMS (empty or an interrupted "
+            "fetch); run `harness data fetch` first (or set HARNESS_DATA)"
+        )
+
+
+def preflight_specs(specs: Sequence[Spec], scale: str) -> None:
+    """Refuse, before any spec runs, a spec whose grid is too large or a point its kind refuses.
+
+    ``run_spec`` checks the same for its own spec; checking every spec first means a refusal
+    of a late spec leaves nothing written by the earlier ones.
+    """
+    from harness.kinds import get_kind
+    from harness.sweep.grid import check_grid_size, expand_grid
+
+    check_data_available({s.kind for s in specs})
+    for spec in specs:
+        check_grid_size(spec, scale, False)
+        kind = get_kind(spec.kind)
+        for point in expand_grid(spec, scale):
+            kind.preflight(point.params)
 
 
 def reproduce(
@@ -112,7 +139,7 @@ def reproduce(
         except HarnessError:
             summary.skipped_specs.append(name)
             say(f"[reproduce] no spec for experiment '{name}' in {experiments_dir}/: skipped")
-    check_data_available({s.kind for s in specs})
+    preflight_specs(specs, scale)
     for i, spec in enumerate(specs, 1):
         say(f"[reproduce] ({i}/{len(specs)}) {spec.name} at scale {scale}")
         run = run_spec(

@@ -270,6 +270,41 @@ def test_every_data_kind_is_refused_without_data(
     check_data_available({"kappa", "deep_synthetic"})  # synthetic kinds need no data
 
 
+def test_an_empty_data_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder without SHA256SUMS (empty, or left by an interrupted fetch) is no data."""
+    from harness.pipeline import check_data_available
+
+    empty = tmp_path / "data"
+    empty.mkdir()
+    monkeypatch.setenv("HARNESS_DATA", str(empty))
+    with pytest.raises(DataError, match="has no SHA256SUMS"):
+        check_data_available({"coupling"})
+
+
+def test_reproduce_refuses_a_late_spec_before_any_spec_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every spec is preflighted first: a refused (13) in one spec leaves nothing written."""
+    experiments = Path(__file__).resolve().parents[1] / "experiments"
+    exp = tmp_path / "experiments"
+    shutil.copytree(experiments, exp)
+    spec = exp / "deep_synthetic.toml"
+    spec.write_text(
+        'name = "deep_synthetic"\nkind = "deep_synthetic"\nseed = 1\n'
+        "[grid]\nn = 20000\nd = 100\nP1 = 2000\nP2 = 40\nmax_memory_gb = 1.0\n"
+    )
+    results = tmp_path / "r"
+    argv = ["reproduce", "--scale", "quick", "--experiments-dir", str(exp)]
+    code = harness_main(
+        [*argv, "--results-dir", str(results), "--figures-dir", str(tmp_path / "f")]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "would need about" in err[0]
+    assert not results.exists() or not any(results.rglob("*.json"))
+
+
 def test_reproduce_jobs_is_validated(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         harness_main(["reproduce", "--jobs", "0"])

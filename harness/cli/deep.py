@@ -11,6 +11,7 @@ the figures ``deep1`` and ``deep2``.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from harness.cli.args import (
     DEFAULT_EXPERIMENTS_DIR,
@@ -44,21 +45,21 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     f.add_argument("--figures-dir", default=DEFAULT_FIGURES_DIR)
 
 
-def preflight(spec_name: str, scale: str, experiments_dir: str = DEFAULT_EXPERIMENTS_DIR) -> int:
-    """Refuse (InputError with the size) any point of the spec whose (13) is too large.
+def preflight(
+    spec_names: Sequence[str], scale: str, experiments_dir: str = DEFAULT_EXPERIMENTS_DIR
+) -> int:
+    """Refuse, before anything runs, missing data, a too-large grid or a (13) too large.
 
-    Returns the number of points of the spec at ``scale``.
+    Returns the number of points of the specs at ``scale``
+    (:func:`harness.pipeline.preflight_specs` does the checks).
     """
     from harness.figures import find_spec
-    from harness.kinds import get_kind
+    from harness.pipeline import preflight_specs
     from harness.sweep import expand_grid
 
-    spec = find_spec(spec_name, experiments_dir)
-    kind = get_kind(spec.kind)
-    points = expand_grid(spec, scale)
-    for point in points:
-        kind.preflight(point.params)
-    return len(points)
+    specs = [find_spec(name, experiments_dir) for name in spec_names]
+    preflight_specs(specs, scale)
+    return sum(len(expand_grid(spec, scale)) for spec in specs)
 
 
 def _run(args: argparse.Namespace, spec_name: str) -> None:
@@ -89,8 +90,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
     from harness.predictions import load_checks
     from harness.sweep import load_results
 
-    for name in TABLE1_SPECS:
-        preflight(name, args.scale, args.experiments_dir)
+    preflight(TABLE1_SPECS, args.scale, args.experiments_dir)
     for name in TABLE1_SPECS:
         _run(args, name)
     df = load_results("deep_uci", args.scale, args.results_dir)
@@ -116,8 +116,7 @@ def cmd_fig_deep(args: argparse.Namespace) -> int:
     """Preflight, run ``deep_synthetic`` and ``deep_fmnist``, draw ``deep1`` and ``deep2``."""
     from harness.figures import FIGURES, render_figure
 
-    for name in FIG_DEEP_SPECS:
-        preflight(name, args.scale, args.experiments_dir)
+    preflight(FIG_DEEP_SPECS, args.scale, args.experiments_dir)
     for name in FIG_DEEP_SPECS:
         _run(args, name)
     for fid in ("deep1", "deep2"):

@@ -130,13 +130,14 @@ def test_too_large_program_is_refused_before_running(tmp_path: Path) -> None:
         "[grid]\nn = 20000\nd = 100\nP1 = 2000\nP2 = 40\nmax_memory_gb = 1.0\n"
     )
     with pytest.raises(InputError, match="would need about"):
-        preflight("deep_synthetic", "quick", str(tmp_path))
+        preflight(["deep_synthetic"], "quick", str(tmp_path))
 
 
 def test_fig_deep_refuses_oversized_program_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``harness fig-deep``: an oversized (13) is one ``error:`` line (exit 2), nothing run."""
+    shutil.copy(REPO / "experiments" / "deep_fmnist.toml", tmp_path / "deep_fmnist.toml")
     (tmp_path / "deep_synthetic.toml").write_text(
         'name = "deep_synthetic"\nkind = "deep_synthetic"\nseed = 1\n'
         "[grid]\nn = 20000\nd = 100\nP1 = 2000\nP2 = 40\nmax_memory_gb = 1.0\n"
@@ -177,7 +178,7 @@ def test_shipped_specs_load_and_pass_preflight() -> None:
         spec = load_spec(REPO / "experiments" / f"{name}.toml")
         assert spec.kind == name
     if (DATA / "uci").is_dir():
-        assert preflight("deep_uci", "paper", str(REPO / "experiments")) == 48
+        assert preflight(["deep_uci"], "paper", str(REPO / "experiments")) == 48
 
 
 def _uci_copy(tmp_path: Path) -> Path:
