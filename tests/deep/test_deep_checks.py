@@ -131,7 +131,10 @@ def _fig4(stuck_small: int, reach_large: int, n: int = 10) -> pd.DataFrame:
 
 
 def test_e5_fig4_rule() -> None:
-    assert decide_fig4(_fig4(stuck_small=6, reach_large=10)).verdict == "PASS"
+    assert decide_fig4(_fig4(stuck_small=12, reach_large=20, n=20)).verdict == "PASS"
+    # the Fisher test alone is not enough: the large-K reach rate must be shown >= 0.9
+    assert decide_fig4(_fig4(stuck_small=6, reach_large=10)).verdict == "INCONCLUSIVE"
+    assert decide_fig4(_fig4(stuck_small=10, reach_large=7)).verdict != "PASS"
     assert decide_fig4(_fig4(stuck_small=6, reach_large=3)).verdict == "FAIL"
     assert decide_fig4(_fig4(stuck_small=0, reach_large=40, n=40)).verdict == "FAIL"
     assert decide_fig4(_fig4(stuck_small=2, reach_large=10)).verdict == "INCONCLUSIVE"
@@ -149,11 +152,27 @@ def _fmnist(diffs: list[float]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def test_e5_diverged_runs_do_not_count_as_reaching() -> None:
+    df = _fig4(stuck_small=12, reach_large=20, n=20)
+    large = df.index[df["K"] == 20][:4]
+    df.loc[large, "status"] = "diverged"
+    res = decide_fig4(df)
+    assert res.verdict != "PASS" and res.details["reach_large_K"] == 16
+    assert res.details["runs_large_K"] == 20
+    small = df.index[df["K"] == 1][:3]  # stuck runs that diverged do not count as stuck
+    df.loc[small, "status"] = "diverged"
+    assert decide_fig4(df).details["runs_small_K"] == 17
+
+
 def test_e6_fmnist_rule() -> None:
     assert decide_fmnist(_fmnist([0.0, 0.01, 0.005])).verdict == "PASS"
     assert decide_fmnist(_fmnist([-0.05, -0.04, -0.06])).verdict == "FAIL"
     assert decide_fmnist(_fmnist([-0.05, 0.01, 0.0])).verdict == "INCONCLUSIVE"
     assert decide_fmnist(_fmnist([0.0, 0.01])).verdict == "INCONCLUSIVE"
+    one_baseline = _fmnist([0.05, 0.05, 0.05])
+    assert decide_fmnist(one_baseline[one_baseline["method"] != "nonconvex_adam"]).verdict == (
+        "INCONCLUSIVE"
+    )
     no_convex = _fmnist([0.0, 0.0, 0.0])
     assert decide_fmnist(no_convex[no_convex["method"] != "convex16_adam"]).verdict == (
         "INCONCLUSIVE"
@@ -227,11 +246,21 @@ def test_e2_uncovered_runs_are_out_of_scope() -> None:
 
 def test_e5_diverged_runs_withhold_pass() -> None:
     df = synthetic()["deep_synthetic"].copy()
-    runs = df.index[df["record"] == "run"]
+    is_run = df["record"] == "run"
+    runs = df.index[is_run & (df["K"] == df.loc[is_run, "K"].max())]
     df.loc[runs[:6], "status"] = "diverged"
     res = CHECKS["E5"].fn({"deep_synthetic": df})
-    assert res.verdict == "INCONCLUSIVE", res.explanation
-    assert "diverged" in res.explanation
+    assert res.verdict != "PASS", res.explanation
+    assert "6 counted as not reaching" in res.explanation
+
+
+def test_e2_unknown_coverage_is_missing_not_out_of_scope() -> None:
+    df = synthetic()["deep_synthetic"].copy()
+    runs = df["record"] == "run"
+    df.loc[runs, "covered"] = np.nan
+    res = CHECKS["E2"].fn({"deep_synthetic": df, "deep_uci": uci()["deep_uci"]})
+    assert res.verdict != "PASS", res.explanation
+    assert "coverage unknown" in res.explanation
 
 
 def test_e3_lost_dataset_withholds_pass() -> None:
