@@ -667,6 +667,8 @@ def optimized_dual_point(
         mu0 = -np.diag(K).copy()
         lam0 = max(lam0, float(np.linalg.eigvalsh(K + np.diag(mu0))[-1]))
         xs.append(np.concatenate([mu0, np.zeros(side.N.size)]))
+    if lam0 <= 1e-200:  # G = 0 on both sides: no curvature to optimise; p* >= 0 holds
+        return LowerBound(0.0, candidate, 0.0, DualNormBound(math.inf, "subset_joint", 0.0))
     v = u0.copy()
     v_bounds: list[tuple[float | None, float | None]] = [
         (
@@ -1084,7 +1086,9 @@ def certified_bracket(
             (
                 r["dual_bound"]
                 for r in records
-                if r.get("stage") == "full" and r["dual_bound"] is not None
+                if r.get("stage") == "full"
+                and r["dual_bound"] is not None
+                and r.get("status") != "error"  # a bound above a feasible value is flagged
             ),
             default=-math.inf,
         )
@@ -1129,7 +1133,7 @@ def _exact_bracket(
     rec.update(stage="full", network_value=upper)
     records.append(rec)
     lower, lower_method = -math.inf, "none"
-    if res.dual_bound is not None and math.isfinite(res.dual_bound):
+    if res.dual_bound is not None and math.isfinite(res.dual_bound) and res.status != "error":
         lower, lower_method = float(res.dual_bound), "full_dual"
     # Independent certificate: the residual scaled with bound 2 over all patterns.
     v = y - F.gated_predict(X, D_all, U - V)
@@ -1139,7 +1143,7 @@ def _exact_bracket(
         lower, lower_method = lb2, "partD_enumerated_patterns[full_residual]"
     lower = max(lower, 0.0)
     width = upper - lower
-    exact = bool(width <= exact_rtol * max(1.0, abs(upper)))
+    exact = bool(width <= exact_rtol * abs(upper))
     return Bracket(
         pstar_lower=float(lower),
         pstar_upper=float(upper),

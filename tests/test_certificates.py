@@ -290,3 +290,10 @@ def test_dual_candidates_are_used_and_checked() -> None:
         certified_bracket(X, y, beta, rng=make_rng(0), dual_candidates=[np.ones(3)])
     with pytest.raises(InputError, match="lower must be one of"):
         certified_bracket(X, y, beta, rng=make_rng(0), lower="sdp")
+
+
+def test_joint_lower_end_on_a_degenerate_design_is_the_trivial_bound() -> None:
+    """X = 0 leaves nothing to optimise: the joint lower end is 0 (valid), not an overflow."""
+    y = np.array([1.0, -2.0, 0.5, 1.5, -1.0, 0.3])
+    lb = optimized_dual_point(np.zeros((6, 2)), y, 0.1, y)
+    assert lb.value == 0.0
