@@ -225,7 +225,15 @@ def _up_to_date(store: ResultStore, spec: Spec, scale: str, points: list[Point])
     if any(states.get(k) != "ok" for k in keys):
         return False
     newest = max(manifest_path.stat().st_mtime, store.points_dir.stat().st_mtime)
-    return table.stat().st_mtime >= newest
+    if table.stat().st_mtime < newest:
+        return False
+    import pyarrow.parquet as pq
+
+    try:  # a truncated or corrupt table is not up to date: it is compacted again
+        pq.ParquetFile(table)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _run_locked(

@@ -253,7 +253,16 @@ class ResultStore:
             )
         if not table.is_file() or self._stale(table, manifest):
             return self.compact(scale)
-        df = pd.read_parquet(table)
+        try:
+            df = pd.read_parquet(table)
+        except (OSError, ValueError) as exc:  # truncated or corrupt (ArrowInvalid)
+            if not self.point_states():
+                raise DataError(
+                    f"{table} cannot be read ({type(exc).__name__}) and there are no point "
+                    "files to rebuild it from"
+                ) from exc
+            print(f"note: {table} could not be read; rebuilt from its point files", file=sys.stderr)
+            return self.compact(scale)
         problem = self._disagreement(df, table, scale)
         if problem:
             if not self.point_states():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -522,19 +524,27 @@ def test_concurrent_runs_do_not_compute_a_point_twice(
     assert (summary.ok, summary.skipped) == (0, 4)  # nothing computed twice
 
 
-def test_show_truncated_table_is_one_line(
+def test_truncated_table_is_rebuilt_or_refused_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec_path = synth_spec(tmp_path, n_x=3)
     res = tmp_path / "results"
-    assert harness_main(["run", str(spec_path), "--results-dir", str(res), "--no-progress"]) == 0
+    argv = ["run", str(spec_path), "--results-dir", str(res), "--no-progress"]
+    assert harness_main(argv) == 0
     table = res / "synth" / "quick.parquet"
     data = table.read_bytes()
     table.write_bytes(data[: len(data) // 2])
     capsys.readouterr()
+    assert harness_main(argv) == 0  # `run` sees the table is unreadable and compacts again
+    assert len(pd.read_parquet(table)) == len(pd.read_parquet(io.BytesIO(data)))
+    table.write_bytes(data[: len(data) // 2])
+    capsys.readouterr()
+    assert harness_main(["show", "synth", "--results-dir", str(res)]) == 0  # rebuilt
+    assert "rebuilt" in capsys.readouterr().err
+    table.write_bytes(data[: len(data) // 2])
+    shutil.rmtree(res / "synth" / "points")  # nothing to rebuild from: one error line
     assert harness_main(["show", "synth", "--results-dir", str(res)]) == 2
-    line = _one_error_line(capsys.readouterr().err)
-    assert "quick.parquet" in line
+    assert "quick.parquet" in _one_error_line(capsys.readouterr().err)
 
 
 def test_clean_refuses_a_symlink(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
