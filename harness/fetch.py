@@ -130,20 +130,29 @@ def fetch(
     unknown = [n for n in names if n not in DATASETS]
     if unknown or not names:
         raise InputError(f"data sets must be among {list(DATASETS)}; got {names}")
+    if mirror is not None:
+        from urllib.parse import urlparse
+
+        if urlparse(mirror).scheme not in ("http", "https", "file"):
+            raise InputError(
+                f"--mirror must be an http://, https:// or file:// URL; got {mirror!r}"
+            )
     root = default_dest() if dest is None else Path(dest).expanduser()
     if root.exists() and not root.is_dir():
         raise InputError(f"--dest: {root} exists and is not a folder")
     root.mkdir(parents=True, exist_ok=True)
     summary = FetchSummary(dest=root)
     ctx = _Fetcher(root, say, timeout, max(1, retries), summary)
-    for name in names:
-        if mirror is not None:
-            ctx.from_mirror(mirror, name)
-        elif name == "uci":
-            ctx.uci_from_archive()
-        else:
-            ctx.idx_from_canonical(name)
-    ctx.write_sums()
+    try:
+        for name in names:
+            if mirror is not None:
+                ctx.from_mirror(mirror, name)
+            elif name == "uci":
+                ctx.uci_from_archive()
+            else:
+                ctx.idx_from_canonical(name)
+    finally:  # files installed before an interruption stay listed (and so verifiable)
+        ctx.write_sums()
     with contextlib.suppress(OSError):
         (root / PARTIAL_DIR).rmdir()  # only when empty: kept partial files stay
     if summary.failures:

@@ -305,6 +305,16 @@ def test_reproduce_refuses_a_late_spec_before_any_spec_runs(
     assert not results.exists() or not any(results.rglob("*.json"))
 
 
+def test_a_bad_mirror_url_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "dest"
+    code = harness_main(["data", "fetch", "--mirror", "notaurl", "--dest", str(dest)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--mirror" in err[0]
+    assert not dest.exists()
+
+
 def test_reproduce_jobs_is_validated(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         harness_main(["reproduce", "--jobs", "0"])
