@@ -193,11 +193,6 @@ def relu_network_value(
     return F.network_objective(X, y, U_net, alpha, beta)
 
 
-def relu_network_predict(X: FloatArray, U: FloatArray, V: FloatArray) -> FloatArray:
-    """``sum_i (X u_i)_+ - (X v_i)_+``: output of the mapped network, §A2."""
-    return np.maximum(X @ U, 0.0).sum(axis=1) - np.maximum(X @ V, 0.0).sum(axis=1)
-
-
 def dual_lower_bound(
     v: FloatArray, y: FloatArray, beta: float, M_hat: float
 ) -> tuple[float, float]:

@@ -125,9 +125,10 @@ def run_checks(
         else:
             try:
                 result = check.fn(present)
-            except Exception as exc:  # a crashing check is reported, never hidden
+            except Exception as exc:  # a crashing check is reported, never hidden; it says
+                # nothing about the claim, so it is NOT-RUN (exit 2), not a FAIL of the claim
                 result = CheckResult(
-                    "FAIL",
+                    "NOT-RUN",
                     "-",
                     check.predicted,
                     f"check raised {type(exc).__name__}: {exc}",

@@ -141,3 +141,20 @@ def test_consistent_store_loads_unchanged(stored: tuple[Path, Path]) -> None:
     b = store.load("quick")
     assert store.table_path("quick").stat().st_mtime_ns == mtime  # not rebuilt
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_crashing_check_is_not_run_not_a_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception inside a check says nothing about the claim: NOT-RUN (exit 2), reported."""
+    from harness.predictions import Check
+    from harness.report import run_checks
+
+    def boom(tables: object) -> CheckResult:
+        raise KeyError("p13")
+
+    check = Check("X1", "t", "c", "s", ("exp",), "m", "p", "r", boom)
+    monkeypatch.setattr(
+        "harness.report.load_tables", lambda *a, **k: ({"exp": pd.DataFrame({"a": [1]})}, {})
+    )
+    (out,) = run_checks([check], "quick", "results", "experiments")
+    assert out.result.verdict == "NOT-RUN" and "check raised KeyError" in out.result.explanation
+    assert check_exit_code([out]) == 2
