@@ -239,6 +239,6 @@ class Parameters:
 
         The default has none. A kind whose point can be refused from its parameters alone
         (a program too large for memory) overrides it and raises a :class:`HarnessError`
-        with the reason; ``harness run`` calls it for every pending point first, so a
+        with the reason; ``harness run`` and ``reproduce`` call it for every point first, so a
         refused spec writes nothing.
         """
