@@ -336,6 +336,11 @@ class ResultStore:
                     f"refusing to delete {self.root}: it holds {entry.name!r}, which the "
                     "sweep engine did not write"
                 )
+        busy = [lock.name for lock in self.root.glob(_LOCK_PREFIX + "*") if _is_locked(lock)]
+        if busy:
+            raise HarnessError(
+                f"refusing to delete {self.root}: a run holds {busy[0]} (wait for it to finish)"
+            )
         for folder in (self.root.parent, self.root, self.points_dir):
             if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
                 raise HarnessError(
@@ -349,6 +354,21 @@ class ResultStore:
                 "some files may already be gone"
             ) from exc
         return True
+
+
+def _is_locked(path: Path) -> bool:
+    """Whether another process holds the ``flock`` of a run lock file (False where no fcntl)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return False
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return False
 
 
 #: Key of the parquet metadata holding ``{cache_key: rows}`` recorded at compaction.

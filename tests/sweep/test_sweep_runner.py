@@ -565,3 +565,19 @@ def test_spec_not_utf8_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert harness_main(["run", str(path), "--results-dir", str(tmp_path / "r")]) == 2
     assert "not UTF-8" in _one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "r").exists()
+
+
+def test_clean_refuses_while_a_run_holds_the_lock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec_path = synth_spec(tmp_path, n_x=2)
+    res = tmp_path / "results"
+    assert harness_main(["run", str(spec_path), "--results-dir", str(res), "--no-progress"]) == 0
+    store = ResultStore(res, "synth")
+    capsys.readouterr()
+    with store.run_lock("quick"):
+        assert harness_main(["clean", "synth", "--results-dir", str(res)]) == 2
+        assert "a run holds" in _one_error_line(capsys.readouterr().err)
+        assert (res / "synth" / "quick.parquet").is_file()
+    assert harness_main(["clean", "synth", "--results-dir", str(res)]) == 0
+    assert not (res / "synth").exists()
