@@ -285,7 +285,9 @@ class _Fetcher:
 
     def _download_any(self, urls: list[str], rel: str) -> bytes:
         errors = []
-        for url in urls:
+        for i, url in enumerate(urls):
+            if i:  # bytes of a partial download are only resumable from the server they came from
+                self._partial(rel).unlink(missing_ok=True)
             try:
                 return self._download(url, rel)
             except DataError as exc:
