@@ -39,7 +39,7 @@ E2) are listed as ``scope``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -450,10 +450,7 @@ def check_e2(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
 )
 def check_e3(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """E3: module docstring."""
-    ev = _table1_evidence(tables, "train_objective")
-    if not ev.usable:
-        return not_run("training objective", "convex <= SGD", ev)
-    return _judged(decide_table1_train(table1_rows(ev.rows)), [ev])
+    return _table1_check(tables, "train_objective", decide_table1_train, "convex <= SGD")
 
 
 @register_check(
@@ -469,10 +466,20 @@ def check_e3(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
 )
 def check_e4(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """E4: module docstring."""
-    ev = _table1_evidence(tables, "test_error")
+    return _table1_check(tables, "test_error", decide_table1_test, "convex lower")
+
+
+def _table1_check(
+    tables: Mapping[str, pd.DataFrame],
+    column: str,
+    decide: Callable[[pd.DataFrame], CheckResult],
+    predicted: str,
+) -> CheckResult:
+    """E3/E4: the Table 1 rows of ``column`` through the evidence frame, then ``decide``."""
+    ev = _table1_evidence(tables, column)
     if not ev.usable:
-        return not_run("test error", "convex lower", ev)
-    return _judged(decide_table1_test(table1_rows(ev.rows)), [ev])
+        return not_run(column.replace("_", " "), predicted, ev)
+    return _judged(decide(table1_rows(ev.rows)), [ev])
 
 
 @register_check(
