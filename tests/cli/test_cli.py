@@ -308,3 +308,24 @@ def test_reproduce_refuses_a_missing_experiments_dir(
         f"error: --experiments-dir: {tmp_path / 'none'} is not a folder"
     ]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: BLAS uses 1 thread anyway")
+def test_blas_pinning_reaches_numpy_imported_later() -> None:
+    """The CLI pins BLAS before any command imports numpy; threadpoolctl alone only limits
+    libraries already loaded, so the pin must also reach a BLAS loaded afterwards (OpenBLAS
+    defaults to one thread per core, so on >= 2 cores an unpinned BLAS fails this)."""
+    threads = 1
+    code = (
+        "from harness.cli.app import limit_blas_threads\n"
+        "limit_blas_threads()\n"
+        "import numpy\n"
+        "from threadpoolctl import threadpool_info\n"
+        "print(sorted({i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    env["HARNESS_BLAS_THREADS"] = str(threads)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert proc.stdout.strip() == f"[{threads}]"
