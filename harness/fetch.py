@@ -19,6 +19,12 @@ transfer was cut (automatically, up to ``retries`` times, and on the next call).
 enters ``DEST`` only after its check passed, by an atomic rename; ``DEST/SHA256SUMS``
 then lists the bytes written, so the loaders (:mod:`harness.datasets`) verify them again
 on every read. A file that fails its check is deleted and reported; nothing of it is kept.
+
+A file already in ``DEST`` is trusted only by the checksums the harness *ships*
+(:func:`shipped_ok`: its bytes against ``LAYOUT_SHA256`` or, for the IDX archives, its
+uncompressed content against ``CONTENT_SHA256``), never by ``DEST/SHA256SUMS``, which a
+file's editor may have edited too. A present file that fails is removed, dropped from
+``SHA256SUMS`` (so the loaders refuse it) and fetched again; if that fails, one line says so.
 """
 
 from __future__ import annotations
@@ -69,12 +75,14 @@ _CHUNK = 1 << 20
 
 @dataclass
 class FetchSummary:
-    """Files written, files already present and verified, and failures (one line each)."""
+    """Files written, files already present and verified, present files that failed the
+    shipped checksums (removed, fetched again), and failures (one line each)."""
 
     dest: Path
     written: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    distrusted: list[str] = field(default_factory=list)
 
 
 def default_dest() -> Path:
@@ -183,7 +191,7 @@ class _Fetcher:
     def from_mirror(self, base: str, name: str) -> None:
         """Every layout file of ``name`` from ``base``, byte-checked against the manifest."""
         for rel, expected in LAYOUT_SHA256.items():
-            if not rel.startswith(name + "/") or self._present(rel, expected):
+            if not rel.startswith(name + "/") or self._present(rel):
                 continue
             url = base.rstrip("/") + "/" + rel
             data = None
@@ -201,7 +209,7 @@ class _Fetcher:
         for fname in IDX_FILES:
             rel = f"{name}/{fname}"
             target = FASHION_TRAIN_SUBSET if rel in CONTENT_MD5 else rel
-            if target in self.sums and self._present(target, self.sums[target]):
+            if self._present(target):
                 continue
             data = None
             try:
@@ -222,7 +230,7 @@ class _Fetcher:
     def uci_from_archive(self) -> None:
         """The UCI files of the layout, taken from the collection's ``data.tar.gz``."""
         wanted = {rel: h for rel, h in LAYOUT_SHA256.items() if rel.startswith("uci/")}
-        todo = {rel: h for rel, h in wanted.items() if not self._present(rel, h)}
+        todo = {rel: h for rel, h in wanted.items() if not self._present(rel)}
         if not todo:
             return
         archive = None
@@ -246,12 +254,21 @@ class _Fetcher:
             self._install(rel, data)
 
     # ------------------------------------------------------------------ steps
-    def _present(self, rel: str, expected: str) -> bool:
-        """The file is in ``dest`` with the expected bytes (then it is not fetched again)."""
+    def _present(self, rel: str) -> bool:
+        """The file is in ``dest`` and passes the shipped checksums (:func:`shipped_ok`;
+        then it is not fetched again). A present file that fails is removed and dropped
+        from ``SHA256SUMS``: the local list may have been edited with it."""
         path = self.root / rel
-        if not path.is_file() or _sha256_file(path) != expected:
+        if not path.is_file():
             return False
-        self.sums[rel] = expected
+        data = path.read_bytes()
+        if not shipped_ok(rel, data):
+            self.sums.pop(rel, None)
+            path.unlink(missing_ok=True)
+            self.summary.distrusted.append(rel)
+            self.say(f"{rel}: present but fails the shipped checksum; removed, fetching again")
+            return False
+        self.sums[rel] = hashlib.sha256(data).hexdigest()
         self.summary.present.append(rel)
         return True
 
@@ -342,6 +359,29 @@ def _transfer(url: str, partial: Path, timeout: float) -> bool:
     return expected is None or size >= expected
 
 
+def shipped_ok(rel: str, data: bytes) -> bool:
+    """``data`` (the bytes of layout path ``rel``) passes a checksum the harness ships: its
+    sha256 is ``LAYOUT_SHA256[rel]``, or it is a gzip file whose uncompressed content has
+    sha256 ``CONTENT_SHA256[rel]`` (archives from the canonical sources are recompressed).
+
+    Raises
+    ------
+    KeyError
+        ``rel`` has no shipped checksum (only then may a local ``SHA256SUMS`` decide).
+    """
+    if rel not in LAYOUT_SHA256 and rel not in CONTENT_SHA256:
+        raise KeyError(f"{rel} has no shipped checksum")
+    if LAYOUT_SHA256.get(rel) == hashlib.sha256(data).hexdigest():
+        return True
+    if rel not in CONTENT_SHA256:
+        return False
+    try:
+        raw = gzip.decompress(data)
+    except (OSError, EOFError):
+        return False
+    return hashlib.sha256(raw).hexdigest() == CONTENT_SHA256[rel]
+
+
 def _read_sums(path: Path) -> dict[str, str]:
     """An existing ``SHA256SUMS`` of the destination (kept and extended)."""
     if not path.is_file():
@@ -352,14 +392,6 @@ def _read_sums(path: Path) -> dict[str, str]:
         if len(parts) == 2 and len(parts[0]) == 64:
             sums[parts[1].lstrip("*").removeprefix("./")] = parts[0].lower()
     return sums
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _check_sha256(data: bytes, expected: str, rel: str, source: str) -> None:

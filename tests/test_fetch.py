@@ -335,3 +335,102 @@ def test_fashion_training_subset_is_cut_from_the_full_file() -> None:
     assert head[8:16] == raw[8:16] and head[16:] == raw[16 : 16 + 10 * 784]
     with pytest.raises(DataError, match="holds 8000 items; 9000 are needed"):
         fetch_mod._idx_prefix(raw, 9000)
+
+
+# --------------------------------------------------------------------------- present files
+def _canonical_labels(served: _Server, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The MNIST label archives at a canonical-like location (recompressed, as mirrors do)."""
+    canon = served.root / "canonical"
+    canon.mkdir()
+    labels = tuple(f for f in fetch_mod.IDX_FILES if "labels" in f)
+    monkeypatch.setattr(fetch_mod, "IDX_FILES", labels)
+    for name in labels:
+        raw = gzip.decompress((SHARED / "mnist" / name).read_bytes())
+        (canon / name).write_bytes(gzip.compress(raw, compresslevel=6, mtime=1))
+    monkeypatch.setattr(fetch_mod, "MNIST_URLS", (f"{served.url}/canonical/",))
+    return canon
+
+
+def _tamper(dest: Path, rel: str) -> bytes:
+    """Change one label of ``dest/rel`` and its line in ``dest/SHA256SUMS`` to match."""
+    raw = bytearray(gzip.decompress((dest / rel).read_bytes()))
+    raw[100] = (raw[100] + 1) % 10
+    data = gzip.compress(bytes(raw), mtime=0)
+    (dest / rel).write_bytes(data)
+    sums = dest / "SHA256SUMS"
+    lines = [ln for ln in sums.read_text().splitlines() if not ln.endswith("  " + rel)]
+    sums.write_text("\n".join([*lines, f"{hashlib.sha256(data).hexdigest()}  {rel}"]) + "\n")
+    ds.clear_cache()
+    assert ds.verified_read(rel, dest) == data  # the edited checksum list vouches for it
+    return data
+
+
+def _content_ok(path: Path, rel: str) -> bool:
+    from harness.data_manifest import CONTENT_SHA256
+
+    raw = gzip.decompress(path.read_bytes())
+    return hashlib.sha256(raw).hexdigest() == CONTENT_SHA256[rel]
+
+
+@needs_shared
+def test_present_canonical_file_is_checked_against_the_shipped_content_hash(
+    served: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file and its SHA256SUMS line edited together do not pass: fetched again."""
+    _canonical_labels(served, monkeypatch)
+    dest = tmp_path / "data"
+    fetch_mod.fetch(dest, ["mnist"], say=lambda _: None)
+    rel = "mnist/t10k-labels-idx1-ubyte.gz"
+    _tamper(dest, rel)
+    lines: list[str] = []
+    summary = fetch_mod.fetch(dest, ["mnist"], say=lines.append)
+    assert rel in summary.written and rel not in summary.present
+    assert rel in summary.distrusted
+    assert any(rel in ln and "shipped checksum" in ln for ln in lines)
+    assert _content_ok(dest / rel, rel)
+    ds.clear_cache()
+    assert ds.verified_read(rel, dest) == (dest / rel).read_bytes()
+    # an untouched present file is still found present and not downloaded again
+    assert "mnist/train-labels-idx1-ubyte.gz" in summary.present
+
+
+@needs_shared
+def test_present_file_failing_its_shipped_hash_is_untrusted_when_refetch_fails(
+    served: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canon = _canonical_labels(served, monkeypatch)
+    dest = tmp_path / "data"
+    fetch_mod.fetch(dest, ["mnist"], say=lambda _: None)
+    rel = "mnist/t10k-labels-idx1-ubyte.gz"
+    bad = _tamper(dest, rel)
+    (canon / "t10k-labels-idx1-ubyte.gz").unlink()  # the source is gone
+    with pytest.raises(DataError) as info:
+        fetch_mod.fetch(dest, ["mnist"], say=lambda _: None)
+    assert "\n" not in str(info.value) and "t10k-labels" in str(info.value)
+    # the checksum list no longer vouches for the edited file; the loaders refuse it
+    assert hashlib.sha256(bad).hexdigest() not in (dest / "SHA256SUMS").read_text()
+    ds.clear_cache()
+    with pytest.raises(DataError):
+        ds.verified_read(rel, dest)
+
+
+@needs_shared
+def test_present_mirror_file_failing_its_shipped_hash_is_untrusted(
+    served: _Server, tmp_path: Path
+) -> None:
+    """Mirror/UCI path: a present file is checked against LAYOUT_SHA256, not SHA256SUMS."""
+    dest = tmp_path / "data"
+    _fetch(dest, served, "uci")
+    rel = "uci/iris/iris_R.dat"
+    data = (dest / rel).read_bytes().replace(b"-0.897674", b"-9.897674", 1)
+    (dest / rel).write_bytes(data)
+    sums = dest / "SHA256SUMS"
+    text = sums.read_text().replace(LAYOUT_SHA256[rel], hashlib.sha256(data).hexdigest())
+    sums.write_text(text)
+    (served.root / rel).unlink()  # the mirror cannot serve it again
+    with pytest.raises(DataError, match=r"iris_R\.dat"):
+        _fetch(dest, served, "uci")
+    assert hashlib.sha256(data).hexdigest() not in sums.read_text()
+    ds.clear_cache()
+    with pytest.raises(DataError):
+        ds.load_uci("iris", data_dir=dest)

@@ -30,6 +30,9 @@ COMMAND_MODULES = (
     "harness.cli.data",
 )
 
+#: Thread-count variables of the BLAS libraries numpy/scipy may load (OpenBLAS, MKL, BLIS).
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
 #: Exit codes.
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -55,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
 def limit_blas_threads() -> None:
     """Pin BLAS to ``HARNESS_BLAS_THREADS`` threads (default 1) in this process.
 
+    Sets the BLAS thread variables (:data:`BLAS_THREAD_VARS`, read when numpy loads its
+    BLAS, which the commands do after this call; child processes inherit them) and limits
+    any BLAS already loaded with threadpoolctl.
+
     The harness's matrices are small (n up to a few thousand) and its parallelism comes from
     sweep workers; multi-threaded BLAS on them only adds contention, which on a loaded
     2-core machine made one demo 40x slower (175 s vs 4.5 s). Sweep workers pin themselves.
@@ -66,6 +73,10 @@ def limit_blas_threads() -> None:
         raise InputError(f"HARNESS_BLAS_THREADS must be an integer >= 1; got {text!r}") from exc
     if limit < 1:
         raise InputError(f"HARNESS_BLAS_THREADS must be an integer >= 1; got {text!r}")
+    # The commands import numpy after this point and threadpoolctl only limits libraries
+    # already loaded: the environment variables are what a BLAS loaded later reads.
+    for var in BLAS_THREAD_VARS:
+        os.environ[var] = str(limit)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=limit, user_api="blas")

@@ -10,8 +10,10 @@ import argparse
 import json
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from harness.errors import HarnessError, InputError
 from harness.scales import DEFAULT_SCALE as DEFAULT_SCALE
 from harness.scales import SCALE_NAMES
 
@@ -75,6 +77,33 @@ def jobs(text: str) -> int:
     if value == 0 or value < -1:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1 or -1; got {text!r}")
     return value
+
+
+def require_experiments_dir(path: str) -> None:
+    """``--experiments-dir`` must be a folder: one ``error:`` line before any import.
+
+    Without this check a mistyped folder ran every command on "no spec" (``reproduce``
+    wrote a report of NOT-RUN verdicts and exited 0).
+    """
+    if not Path(path).is_dir():
+        raise HarnessError(f"--experiments-dir: {path} is not a folder")
+
+
+def require_specs(names: tuple[str, ...], experiments_dir: str) -> None:
+    """Each ``experiments_dir/NAME.toml`` exists (the message of
+    :func:`harness.figures.find_spec`), checked before the numerical modules are imported."""
+    require_experiments_dir(experiments_dir)
+    for name in names:
+        path = Path(experiments_dir) / f"{name}.toml"
+        if not path.is_file():
+            raise HarnessError(f"experiment spec {path} not found")
+
+
+def require_instance_file(path: str) -> None:
+    """The instance file exists (the message of :func:`harness.instances.load_instance`),
+    checked before numpy and the solvers are imported."""
+    if not Path(path).is_file():
+        raise InputError(f"instance file not found: {Path(path)}")
 
 
 def add_scale(p: argparse.ArgumentParser, default: str | None = DEFAULT_SCALE) -> None:

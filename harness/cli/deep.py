@@ -19,6 +19,7 @@ from harness.cli.args import (
     add_jobs,
     add_results_dir,
     add_scale,
+    require_specs,
 )
 
 #: Specs of each command.
@@ -51,8 +52,10 @@ def preflight(
     """Refuse, before anything runs, missing data, a too-large grid or a (13) too large.
 
     Returns the number of points of the specs at ``scale``
-    (:func:`harness.pipeline.preflight_specs` does the checks).
+    (:func:`harness.pipeline.preflight_specs` does the checks). A missing folder or spec
+    file is refused before the numerical modules are imported.
     """
+    require_specs(tuple(spec_names), experiments_dir)
     from harness.figures import find_spec
     from harness.pipeline import preflight_specs
     from harness.sweep import expand_grid
@@ -83,6 +86,7 @@ def _run(args: argparse.Namespace, spec_name: str) -> None:
 
 def cmd_table1(args: argparse.Namespace) -> int:
     """Preflight, run ``deep_uci``, write Table 1 beside the paper's with E3/E4."""
+    require_specs(TABLE1_SPECS, args.experiments_dir)  # before the numerical imports
     from pathlib import Path
 
     from harness.atomic import atomic_write_text
@@ -114,6 +118,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
 
 def cmd_fig_deep(args: argparse.Namespace) -> int:
     """Preflight, run ``deep_synthetic`` and ``deep_fmnist``, draw ``deep1`` and ``deep2``."""
+    require_specs(FIG_DEEP_SPECS, args.experiments_dir)  # before the numerical imports
     from harness.figures import FIGURES, render_figure
 
     preflight(FIG_DEEP_SPECS, args.scale, args.experiments_dir)

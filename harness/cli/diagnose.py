@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from harness.cli.args import int_at_least, positive_float, print_record
+from harness.cli.args import int_at_least, positive_float, print_record, require_instance_file
 from harness.errors import InputError
 
 #: Largest ``--patterns`` accepted (the solves are dense in P).
@@ -51,6 +51,7 @@ def add_subcommands(subparsers: Any) -> None:
 
 def run_diagnose(args: argparse.Namespace) -> int:
     """Handler of ``harness diagnose``; returns the exit code (errors raise HarnessError)."""
+    require_instance_file(args.instance)  # before cvxpy and the certificates are imported
     from harness.certificates import DEFAULT_ENUMERATE_CAP
     from harness.diagnose import diagnose
     from harness.instances import load_instance, make_rng

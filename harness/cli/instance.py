@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from harness.cli.args import nonneg_int, positive_float, positive_int, print_record
+from harness.cli.args import (
+    nonneg_int,
+    positive_float,
+    positive_int,
+    print_record,
+    require_instance_file,
+)
 from harness.errors import InputError
 
 if TYPE_CHECKING:
@@ -62,9 +68,10 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def cmd_instance(args: argparse.Namespace) -> int:
     """Write a Gaussian instance to ``--out``."""
     from harness.atomic import check_output_path
+
+    out = check_output_path(args.out)  # before numpy is imported
     from harness.instances import gaussian_instance, save_instance
 
-    out = check_output_path(args.out)
     inst = gaussian_instance(
         args.n, args.d, args.seed, labels=args.labels, width=args.width, noise=args.noise
     )
@@ -90,9 +97,11 @@ def _patterns_for(
 def cmd_patterns(args: argparse.Namespace) -> int:
     """Sample or enumerate the patterns of an instance; optionally write them."""
     from harness.atomic import check_output_path
-    from harness.instances import Instance, load_instance, save_instance
 
     out = check_output_path(args.out) if args.out else None
+    require_instance_file(args.instance)  # before numpy is imported
+    from harness.instances import Instance, load_instance, save_instance
+
     inst = load_instance(args.instance)
     ps = _patterns_for(inst.X, args.sample, args.seed, args.all, args.cap)
     summary: dict[str, Any] = {
@@ -111,6 +120,7 @@ def cmd_patterns(args: argparse.Namespace) -> int:
 
 def cmd_solve(args: argparse.Namespace) -> int:
     """Solve one formulation; exit 1 when the solve did not succeed."""
+    require_instance_file(args.instance)  # before numpy and the solvers are imported
     from harness.instances import load_instance
     from harness.solvers.registry import solve
 

@@ -10,6 +10,7 @@ from harness.cli.args import (
     add_jobs,
     add_results_dir,
     add_scale,
+    require_experiments_dir,
 )
 from harness.errors import HarnessError
 from harness.scales import DEFAULT_SCALE, REPRODUCE_SCALE
@@ -51,6 +52,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Print the verdict table; exit code by :func:`harness.report.check_exit_code`."""
+    require_experiments_dir(args.experiments_dir)
     from harness.report import (
         check_exit_code,
         format_verdicts,
@@ -88,6 +90,7 @@ def _figure_ids(only: str | None, experiments_dir: str) -> list[str]:
 
 def cmd_figures(args: argparse.Namespace) -> int:
     """Render the requested figures; a figure with incomplete inputs fails with one line."""
+    require_experiments_dir(args.experiments_dir)
     from harness.figures import FIGURES, render_figure
 
     errors = 0
@@ -107,6 +110,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Run the checks and write the report files."""
+    require_experiments_dir(args.experiments_dir)
     from harness.report import run_checks, select_checks, write_report
 
     outcomes = run_checks(select_checks(), args.scale, args.results_dir, args.experiments_dir)
@@ -119,10 +123,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """Sweeps (resumed), then checks, figures and the report: :func:`harness.pipeline.reproduce`."""
-    from harness.pipeline import reproduce
-
     if args.scheduler is not None and args.backend != "dask":
         raise HarnessError("--scheduler needs --backend dask")
+    require_experiments_dir(args.experiments_dir)
+    from harness.pipeline import reproduce
+
     summary = reproduce(
         scale=args.scale,
         jobs=args.jobs,

@@ -62,11 +62,13 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``harness run``: exit 0 when every point is ok, 1 when some failed."""
-    from harness.sweep import load_spec, run_spec
+    from harness.sweep import load_spec
 
     if args.scheduler is not None and args.backend != "dask":
         raise HarnessError("--scheduler needs --backend dask")
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec)  # spec errors answer before the runner is imported
+    from harness.sweep import run_spec
+
     summary = run_spec(
         spec,
         scale=args.scale,
@@ -88,10 +90,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     A grid above the size limit is counted, not expanded (it could not be run without
     ``--allow-large`` anyway), so the command answers at once on any spec.
     """
-    from harness.sweep import ResultStore, expand_grid, load_spec
+    from harness.sweep import load_spec
+
+    spec = load_spec(args.spec)  # spec errors answer before the store is imported
+    from harness.sweep import ResultStore, expand_grid
     from harness.sweep.grid import MAX_POINTS, grid_size
 
-    spec = load_spec(args.spec)
     store = ResultStore(args.results_dir, spec.name)
     states = store.point_states()
     print(f"spec '{spec.name}' ({spec.path}), kind {spec.kind}, results in {store.root}")
@@ -115,9 +119,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """``harness show``: varying parameters and measured columns, fixed values on top."""
+    from pathlib import Path
+
+    name = _name(args.name)
+    root = Path(args.results_dir) / name
+    plain = name not in ("", ".", "..") and not any(c in name for c in "/\\")
+    if plain and not root.is_dir():  # answered before pandas is imported
+        raise HarnessError(f"no results for '{name}' in {root}")
     from harness.sweep import ResultStore
 
-    store = ResultStore(args.results_dir, _name(args.name))
+    store = ResultStore(args.results_dir, name)
     scales = [args.scale] if args.scale else store.scales()
     if not scales:
         raise HarnessError(f"no results for '{store.name}' in {store.root}")
@@ -129,9 +140,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     """``harness clean``: delete the results folder of a spec name."""
+    name = _name(args.name)  # spec errors answer before the store is imported
     from harness.sweep import ResultStore
 
-    store = ResultStore(args.results_dir, _name(args.name))
+    store = ResultStore(args.results_dir, name)
     if store.clean():
         print(f"removed {store.root}")
     else:

@@ -1,12 +1,16 @@
 """Checks E1-E6: the claims of Ergen & Pilanci (ICML 2021), THEORY.md Part B.
 
 Each check is a thin wrapper around a small decision function taking the usable rows, so
-the rules are tested on hand-made tables (``tests/deep/test_deep_checks.py``) that must
-PASS, must FAIL and must be INCONCLUSIVE. The wrapper builds the evidence frame
-(:mod:`harness.predictions.evidence`): failed points, NaN measurements, non-optimal solves of
-(13) and diverged runs are removed and listed in the exclusion ledger, and the registry's one
-policy withholds a PASS they could change. Rows outside a claim by design (uncovered runs for
-E2) are listed as ``scope``.
+the rules are tested on hand-made tables (``tests/deep/test_deep_checks.py``, registry level
+``tests/predictions/test_predictions_deep.py``) that must PASS, must FAIL and must be
+INCONCLUSIVE. The wrapper builds the evidence frame (:mod:`harness.predictions.evidence`):
+failed points, NaN measurements, non-optimal solves of (13) and diverged runs are removed and
+listed in the exclusion ledger, and the registry's one policy withholds a PASS they could
+change. Rows outside a claim by design (uncovered runs for E2) are listed as ``scope``. The
+paired checks (E3/E4 per split x seed, E6 per seed) remove a cluster that lost a side
+whole and list every row of it: no row is dropped unrecorded. A column a check reads that
+the table lacks is missing data (NOT-RUN, or rows listed as ``missing``/``no-status``),
+never an exception.
 
 * **E1** (hard, Prop. 1): on every optimal solve of (13), ``|(5) at the mapped weights -
   p13| <= 1e-6 max(1, p13)`` and ``max_k ||W_1k||_F <= 1 + 1e-9``. Any violation: FAIL;
@@ -21,7 +25,9 @@ E2) are listed as ``scope``.
   ``(SGD - convex) / |convex|`` over splits x seeds, mean with a bootstrap 95 % interval.
   A set PASSes when the interval's low end is >= 0, FAILs when its high end is < 0, else
   is INCONCLUSIVE (also with fewer than 3 splits). Verdict: FAIL if any set fails, PASS if
-  all six pass, else INCONCLUSIVE.
+  all six pass, else INCONCLUSIVE. A split without a best SGD run or a convex solve, with
+  more than one row of a method, or with a zero convex objective (relative difference
+  undefined) is listed as ``missing`` and withholds a PASS.
 * **E4** (Table 1, test error): the same interval on ``SGD - convex`` test error; a set is
   "convex lower" (low end > 0), "convex higher" (high end < 0) or undecided. PASS when at
   least 5 of 6 are lower; FAIL when lower + undecided < 5; else INCONCLUSIVE.
@@ -79,6 +85,11 @@ TABLE1_SETS = (
 )
 
 
+def _arr(df: pd.DataFrame, col: str) -> np.ndarray:
+    """Column as a float array; all NaN when the table lacks it (missing data, not an error)."""
+    return arr(df, col) if col in df.columns else np.full(len(df), np.nan)
+
+
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and percentile-bootstrap interval of ``values`` (one value per cluster)."""
     v = np.asarray(values, dtype=float)
@@ -97,7 +108,7 @@ def decide_mapping(df: pd.DataFrame) -> CheckResult:
     """E1 on usable convex rows (optimal, finite): ``mapping_rel_err``, ``W1_max_norm``."""
     measured = "|(5)(mapped) - p13| / max(1, p13) and max ||W_1k||_F"
     predicted = f"<= {MAP_RTOL:g} and <= 1"
-    err, norm = arr(df, "mapping_rel_err"), arr(df, "W1_max_norm")
+    err, norm = _arr(df, "mapping_rel_err"), _arr(df, "W1_max_norm")
     kw: dict[str, Any] = {"rtol": 0.0, "measured": "", "predicted": "", "min_count": MIN_ROWS}
     parts = [
         ("mapped value", hard_inequality(err, np.full(err.shape, MAP_RTOL), atol=0.0, **kw)),
@@ -115,8 +126,8 @@ def decide_thm1(df: pd.DataFrame) -> CheckResult:
     measured = "final objective (5) of covered runs vs certified lower bound of p13"
     predicted = "final objective >= p13 (Thm 1)"
     res = hard_inequality(
-        arr(df, "dual_bound"),
-        arr(df, "final_objective"),
+        _arr(df, "dual_bound"),
+        _arr(df, "final_objective"),
         rtol=THM1_RTOL,
         measured=measured,
         predicted=predicted,
@@ -146,20 +157,28 @@ def _per_set(df: pd.DataFrame, column: str, relative: bool) -> dict[str, dict[st
         g = df[df["dataset"] == name]
         piv = g.pivot_table(index="cluster", columns="method", values=column, aggfunc="first")
         if not {"sgd", "convex"} <= set(piv.columns):
-            out[name] = {"n": 0, "mean": np.nan, "low": np.nan, "high": np.nan}
+            n_all = len(piv)
+            out[name] = {"n": 0, "mean": np.nan, "low": np.nan, "high": np.nan, "unpaired": n_all}
             continue
         diff = piv["sgd"] - piv["convex"]
         if relative:
             diff = diff / piv["convex"].abs()
+        n_all = int(diff.size)
         diff = diff[np.isfinite(diff)]
         mean, lo, hi = mean_ci(diff.to_numpy())
-        out[name] = {"n": int(diff.size), "mean": mean, "low": lo, "high": hi}
+        out[name] = {
+            "n": int(diff.size), "mean": mean, "low": lo, "high": hi,
+            "unpaired": n_all - int(diff.size),
+        }  # fmt: skip
     return out
 
 
 def _fmt_sets(per: dict[str, dict[str, Any]], labels: dict[str, str]) -> str:
+    def n_text(v: dict[str, Any]) -> str:
+        return f"n={v['n']}" + (f", {v['unpaired']} unpaired" if v.get("unpaired") else "")
+
     return "; ".join(
-        f"{k}: {labels[k]} {v['mean']:+.3g} [{v['low']:+.3g}, {v['high']:+.3g}] (n={v['n']})"
+        f"{k}: {labels[k]} {v['mean']:+.3g} [{v['low']:+.3g}, {v['high']:+.3g}] ({n_text(v)})"
         for k, v in per.items()
     )
 
@@ -226,8 +245,8 @@ def decide_fig4(df: pd.DataFrame) -> CheckResult:
         else np.ones(len(df), bool)
     )
     with np.errstate(invalid="ignore"):
-        reach = ok & (arr(df, "final_objective") <= arr(df, "p13") * (1 + REACH_RTOL))
-    K = arr(df, "K")
+        reach = ok & (_arr(df, "final_objective") <= _arr(df, "p13") * (1 + REACH_RTOL))
+    K = _arr(df, "K")
     k_min, k_max = float(np.min(K)), float(np.max(K))
     # A diverged run neither counts as stuck at small K (it is left out there) nor as
     # reaching at large K (it counts as not reaching): both choices work against a PASS.
@@ -277,6 +296,10 @@ def decide_fmnist(df: pd.DataFrame) -> CheckResult:
     ``test_accuracy``."""
     measured = "test accuracy (16)-Adam minus best of (5)-SGD/Adam per seed, mean [95% CI]"
     predicted = f"(16) at least as accurate (>= -{ACC_MARGIN:g})"
+    if not {"cluster", "method", "test_accuracy"} <= set(df.columns):
+        return CheckResult(
+            "INCONCLUSIVE", measured, predicted, "no column 'test_accuracy' or 'method'", {}
+        )
     piv = df.pivot_table(index="cluster", columns="method", values="test_accuracy")
     nonconvex = ["nonconvex_sgd", "nonconvex_adam"]
     missing = [c for c in ("convex16_adam", *nonconvex) if c not in piv.columns]
@@ -297,10 +320,14 @@ def decide_fmnist(df: pd.DataFrame) -> CheckResult:
 
 
 # --------------------------------------------------------------------------- table prep
+#: Columns naming a cluster (split x seed) of Table 1 / Fig. 5-6.
+CLUSTER_COLS = ("fold", "seed_index", "seed")
+
+
 def _cluster(df: pd.DataFrame) -> pd.Series:
-    cols = [c for c in ("fold", "seed_index", "seed") if c in df.columns]
-    if not cols:
-        return pd.Series(np.arange(len(df)), index=df.index).astype(str)
+    cols = [c for c in CLUSTER_COLS if c in df.columns]
+    if not cols or df.empty:
+        return pd.Series(np.arange(len(df)), index=df.index, dtype=object).astype(str)
     return df[cols].astype(str).agg("/".join, axis=1)
 
 
@@ -308,13 +335,19 @@ def _point_key(df: pd.DataFrame) -> str:
     return "cache_key" if "cache_key" in df.columns else "point_key"
 
 
+SOLVE_COLS = ("p13", "dual_bound", "solve_status")
+
+
 def runs_with_solve(df: pd.DataFrame) -> pd.DataFrame:
-    """Run rows with ``p13``, ``dual_bound``, ``solve_status`` of their point's solve."""
+    """Run rows with ``p13``, ``dual_bound``, ``solve_status`` of their point's solve.
+
+    A solve column the table lacks stays absent (the check's evidence frame lists it as
+    missing); the table must have ``cache_key`` or ``point_key``.
+    """
     key = _point_key(df)
-    conv = df[df["record"] == "convex"][[key, "p13", "dual_bound", "solve_status"]]
-    runs = df[df["record"] == "run"].drop(
-        columns=[c for c in ("p13", "dual_bound", "solve_status") if c in df.columns]
-    )
+    have = [c for c in SOLVE_COLS if c in df.columns]
+    conv = df[df["record"] == "convex"][[key, *have]]
+    runs = df[df["record"] == "run"].drop(columns=have)
     return runs.merge(conv, on=key, how="left")
 
 
@@ -326,7 +359,8 @@ def table1_rows(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([conv, sgd], ignore_index=True)
     out["cluster"] = _cluster(out)
     cols = ["dataset", "cluster", "method", "train_objective", "test_error"]
-    return out[cols].assign(n_train=out.get("n_train"), d=out.get("d"))
+    # a measurement the table lacks is NaN here (the check lists it as missing)
+    return out.reindex(columns=cols).assign(n_train=out.get("n_train"), d=out.get("d"))
 
 
 def _is_best(df: pd.DataFrame) -> np.ndarray:
@@ -348,9 +382,15 @@ def _runs_ok(ev: Evidence) -> Evidence:
 
 def _joined(ev: Evidence) -> Evidence:
     """The run rows of ``ev`` joined with their point's solve (``p13``, ``dual_bound``,
-    ``solve_status``); the row count is that of the joined table plus the failed points."""
-    rows = runs_with_solve(ev.rows)
+    ``solve_status``); the row count is that of the joined table plus the failed points.
+    Without a point key column the runs cannot be joined: all are listed as missing."""
     n_failed = sum(e.rows for e in ev.ledger if e.kind == "failed")
+    if not {"cache_key", "point_key"} & set(ev.rows.columns):
+        runs = ev.rows[_record(ev.rows, "run")]
+        ev = replace(ev, rows=runs, n_total=len(runs) + n_failed)
+        why = "no column 'cache_key' or 'point_key' (runs cannot be joined with their solve)"
+        return ev.exclude(np.ones(len(runs), bool), "missing", why)
+    rows = runs_with_solve(ev.rows)
     return replace(ev, rows=rows, n_total=len(rows) + n_failed)
 
 
@@ -364,23 +404,57 @@ DEEP_RUNS = ("deep_synthetic", "deep_uci")
 
 
 # --------------------------------------------------------------------------- registry
-def _table1_evidence(tables: Mapping[str, pd.DataFrame], column: str) -> Evidence:
-    """Table 1 rows of ``deep_uci`` (convex solves, best SGD runs) with ``column`` usable;
-    a data set without usable rows withholds a PASS (group ``dataset``)."""
+def _drop_splits(ev: Evidence, bad: np.ndarray, kind: str, reason: str) -> Evidence:
+    """Remove every row of the clusters (``_split``: E3/E4 split x seed, E6 seed) that hold a
+    ``bad`` row, and list them: the checks compare paired rows, so a cluster that loses one
+    side loses all."""
+    split = ev.rows["_split"]
+    return ev.exclude(split.isin(split[np.asarray(bad, bool)]).to_numpy(), kind, reason)
+
+
+def _table1_evidence(tables: Mapping[str, pd.DataFrame], column: str, relative: bool) -> Evidence:
+    """Table 1 pairs of ``deep_uci`` (convex solve and best SGD run of one split x seed)
+    with ``column`` usable; a data set without usable rows withholds a PASS (group
+    ``dataset``). Every selected row is either in a complete pair or in the ledger: a split
+    with a non-optimal solve, a NaN, a zero convex value (``relative``), no best SGD run,
+    no convex solve or more than one row of a method is removed and listed."""
     ev = frame(
         tables,
         "deep_uci",
-        ["record", "dataset"],
+        ["record", "dataset", column],
         select=lambda d: _record(d, "convex") | (_record(d, "run") & _is_best(d)),
         group_keys=("dataset",),
     )
-    if not ev.usable:
+    if ev.reason:
         return ev
+    if not set(CLUSTER_COLS) & set(ev.rows.columns):
+        cols = ", ".join(CLUSTER_COLS)
+        return replace(ev, reason=f"'deep_uci' lacks split columns ({cols}): cannot pair rows")
+    rows = ev.rows
+    ev = replace(ev, rows=rows.assign(_split=rows["dataset"].astype(str) + "|" + _cluster(rows)))
     conv = _record(ev.rows, "convex")
-    status = ev.rows["solve_status"].astype(str) if "solve_status" in ev.rows.columns else None
-    bad = conv & (np.ones(len(conv), bool) if status is None else (status != "optimal").to_numpy())
-    ev = ev.exclude(bad, "non-optimal", "solve_status not optimal")
-    return ev.finite(column)
+    if "solve_status" not in ev.rows.columns:
+        why = "no column 'solve_status' (status unknown; split dropped)"
+        ev = _drop_splits(ev, conv, "no-status", why)
+    else:
+        bad = conv & (ev.rows["solve_status"].astype(str) != "optimal").to_numpy()
+        ev = _drop_splits(ev, bad, "non-optimal", "solve_status not optimal (split dropped)")
+    ev = _drop_splits(ev, ~np.isfinite(arr(ev.rows, column)), "missing", f"NaN in {column}")
+    if relative:
+        zero = _record(ev.rows, "convex") & (arr(ev.rows, column) == 0)
+        why = f"convex {column} = 0 (relative difference undefined; split dropped)"
+        ev = _drop_splits(ev, zero, "missing", why)
+    method = np.where(_record(ev.rows, "convex"), "convex", "sgd")
+    dup = pd.Series(list(zip(ev.rows["_split"], method))).duplicated(keep=False).to_numpy()
+    ev = _drop_splits(ev, dup, "missing", "more than one row of a method in the split")
+    conv = _record(ev.rows, "convex")
+    split = ev.rows["_split"]
+    ev = ev.exclude(conv & ~split.isin(split[~conv]).to_numpy(), "missing",
+                    "split without a best SGD run")  # fmt: skip
+    conv = _record(ev.rows, "convex")
+    split = ev.rows["_split"]
+    return ev.exclude(~conv & ~split.isin(split[conv]).to_numpy(), "missing",
+                      "best SGD run without a convex solve")  # fmt: skip
 
 
 @register_check(
@@ -475,9 +549,10 @@ def _table1_check(
     decide: Callable[[pd.DataFrame], CheckResult],
     predicted: str,
 ) -> CheckResult:
-    """E3/E4: the Table 1 rows of ``column`` through the evidence frame, then ``decide``."""
-    ev = _table1_evidence(tables, column)
-    if not ev.usable:
+    """E3/E4: the Table 1 pairs of ``column`` through the evidence frame, then ``decide``
+    (on no usable pair: INCONCLUSIVE per set, with the ledger)."""
+    ev = _table1_evidence(tables, column, relative=column == "train_objective")
+    if ev.reason:
         return not_run(column.replace("_", " "), predicted, ev)
     return _judged(decide(table1_rows(ev.rows)), [ev])
 
@@ -497,12 +572,15 @@ def check_e5(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     ev = frame(
         tables,
         "deep_synthetic",
-        ["record", "arrangement"],
+        ["record", "arrangement", "final_objective"],
         select=lambda d: ~_record(d, "trace") & (d["arrangement"].astype(str) == "sampled"),
     )
     if not ev.usable:
         return not_run("reach rate", "large K reaches", ev)
     ev = _joined(ev).optimal("solve_status").finite("p13", "K")
+    if "status" not in ev.rows.columns:  # diverged runs cannot be told apart
+        why = "no column 'status' (diverged runs unknown)"
+        ev = ev.exclude(np.ones(len(ev.rows), bool), "no-status", why)
     return _judged(decide_fig4(ev.rows), [ev])
 
 
@@ -518,9 +596,30 @@ def check_e5(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
 )
 def check_e6(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     """E6: module docstring."""
-    ev = frame(tables, "deep_fmnist", ["record", "method"], select=lambda d: _record(d, "run"))
+    ev = frame(
+        tables, "deep_fmnist", ["record", "method", "test_accuracy"],
+        select=lambda d: _record(d, "run"),
+    )  # fmt: skip
     if not ev.usable:
         return not_run("test accuracy", "(16) >= (5)", ev)
-    ev = _runs_ok(ev).finite("test_accuracy")
-    runs = ev.rows.assign(cluster=_cluster(ev.rows))
-    return _judged(decide_fmnist(runs), [ev])
+    ev = _fmnist_evidence(replace(ev, rows=ev.rows.assign(_split=_cluster(ev.rows))))
+    return _judged(decide_fmnist(ev.rows.assign(cluster=ev.rows["_split"])), [ev])
+
+
+FMNIST_METHODS = ("convex16_adam", "nonconvex_sgd", "nonconvex_adam")
+
+
+def _fmnist_evidence(ev: Evidence) -> Evidence:
+    """E6 seeds (``_split``) with all three methods usable; a seed that loses one (diverged,
+    NaN, absent) is removed whole and listed, so no seed is dropped unrecorded."""
+    if "status" not in ev.rows.columns:
+        return ev.exclude(np.ones(len(ev.rows), bool), "no-status", "no column 'status'")
+    bad = (ev.rows["status"].astype(str) != "ok").to_numpy()
+    ev = _drop_splits(ev, bad, "non-optimal", "training run diverged (seed dropped)")
+    bad = ~np.isfinite(arr(ev.rows, "test_accuracy"))
+    ev = _drop_splits(ev, bad, "missing", "NaN in test_accuracy (seed dropped)")
+    ev = ev.exclude(~ev.rows["method"].isin(FMNIST_METHODS).to_numpy(), "scope",
+                    "method not compared by E6")  # fmt: skip
+    have = ev.rows.groupby("_split")["method"].nunique()
+    partial = ev.rows["_split"].map(have).to_numpy() < len(FMNIST_METHODS)
+    return ev.exclude(partial, "missing", "seed without all of (16)-Adam, SGD and Adam")

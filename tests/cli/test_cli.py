@@ -238,3 +238,94 @@ def test_every_subcommand_pins_blas(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("harness.cli.sweep.cmd_status", lambda args: 0)
     assert main(["status", "whatever.toml"]) == 0
     assert calls == [1]
+
+
+# --------------------------------------------------------------------------- start-up imports
+HEAVY_MODULES = ("cvxpy", "matplotlib", "pandas", "scipy.optimize", "pyarrow")
+_IMPORT_PROBE = (
+    "import sys\n"
+    "from harness.cli.app import main\n"
+    "try:\n"
+    "    code = main(sys.argv[1:])\n"
+    "except SystemExit as exc:\n"
+    "    code = exc.code\n"
+    "heavy = [m for m in {heavy!r} if m in sys.modules]\n"
+    "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["--help"], ""),
+        (["run", "{tmp}/nosuch.toml"], "spec file not found"),
+        (["status", "{tmp}/nosuch.toml"], "spec file not found"),
+        (["clean", "{tmp}/nosuch.toml"], "spec file not found"),
+        (["run", "{tmp}/bad.toml"], "invalid TOML"),
+        (["run", "{tmp}/nosuch.toml", "--scale", "huge"], "invalid choice"),
+        (["show", "nosuch", "--results-dir", "{tmp}/r"], "no results for 'nosuch'"),
+        (["check", "--experiments-dir", "{tmp}/none"], "--experiments-dir"),
+        (["report", "--experiments-dir", "{tmp}/none"], "--experiments-dir"),
+        (["figures", "--experiments-dir", "{tmp}/none"], "--experiments-dir"),
+        (["reproduce", "--experiments-dir", "{tmp}/none"], "--experiments-dir"),
+        (["table1", "--experiments-dir", "{tmp}"], "deep_uci.toml not found"),
+        (["fig-deep", "--experiments-dir", "{tmp}/none"], "--experiments-dir"),
+        (["solve", "{tmp}/missing.npz", "--beta", "1"], "instance file not found"),
+        (["patterns", "{tmp}/missing.npz", "--sample", "3"], "instance file not found"),
+        (["diagnose", "{tmp}/missing.npz", "--beta", "1"], "instance file not found"),
+        (["instance", "--n", "5", "--d", "2", "--out", "{tmp}/no/x.npz"], "does not exist"),
+    ],
+)
+def test_help_and_early_errors_import_no_heavy_module(
+    argv: list[str], match: str, tmp_path: Path
+) -> None:
+    """Issue 11: `--help` and the early error exits answer without cvxpy, matplotlib, pandas,
+    scipy.optimize or pyarrow (an import-set test, not a timing test); nothing is written."""
+    (tmp_path / "bad.toml").write_text('name = "bad"\nkind = [')
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code = _IMPORT_PROBE.format(heavy=HEAVY_MODULES)
+    args = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == (0 if argv == ["--help"] else 2), proc.stderr
+    assert match in proc.stderr + proc.stdout
+    heavy = [ln for ln in proc.stderr.splitlines() if ln.startswith("HEAVY=")]
+    assert heavy == ["HEAVY="], (argv, heavy)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_reproduce_refuses_a_missing_experiments_dir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to skip every spec, write a report of NOT-RUN verdicts and exit 0."""
+    rc, _out, err = _run(
+        capsys, "reproduce", "--experiments-dir", str(tmp_path / "none"),
+        "--results-dir", str(tmp_path / "r"), "--figures-dir", str(tmp_path / "f"),
+    )  # fmt: skip
+    assert rc == 2 and err.strip().splitlines() == [
+        f"error: --experiments-dir: {tmp_path / 'none'} is not a folder"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: BLAS uses 1 thread anyway")
+def test_blas_pinning_reaches_numpy_imported_later() -> None:
+    """The CLI pins BLAS before any command imports numpy; threadpoolctl alone only limits
+    libraries already loaded, so the pin must also reach a BLAS loaded afterwards (OpenBLAS
+    defaults to one thread per core, so on >= 2 cores an unpinned BLAS fails this)."""
+    threads = 1
+    code = (
+        "from harness.cli.app import limit_blas_threads\n"
+        "limit_blas_threads()\n"
+        "import numpy\n"
+        "from threadpoolctl import threadpool_info\n"
+        "print(sorted({i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    env["HARNESS_BLAS_THREADS"] = str(threads)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert proc.stdout.strip() == f"[{threads}]"
