@@ -63,6 +63,8 @@ ENTER_MIN = 8
 #: Armijo constant and smallest step of the projected line search.
 ARMIJO = 1e-4
 MIN_STEP = 1e-12
+#: Largest first trial step of the rational model (:func:`rational_step`).
+MAX_EXPAND = 64.0
 
 
 @dataclass
@@ -112,6 +114,7 @@ class KernelSystems:
         self.Df: FloatArray = cache["Df"]
         self.seconds = 0.0
         self.n_factor = 0
+        self.n_reused = 0
         self.forms: dict[str, int] = {"kernel": 0, "feature": 0}
 
     def feasible(self, support: np.ndarray) -> bool:
@@ -121,6 +124,12 @@ class KernelSystems:
     def factor(self, theta: FloatArray) -> Factor:
         """Factorise ``S(theta)`` in the cheaper form; ``alpha = S^{-1} y`` and ``f``."""
         t0 = time.perf_counter()
+        last = self.cache.get("last")
+        if last is not None and np.array_equal(last.theta, theta):
+            fac = dataclasses.replace(last)  # S is free of beta; only f's linear term changes
+            fac.value = 0.5 * float(self.y @ fac.alpha) + 0.5 * self.beta**2 * float(theta.sum())
+            self.n_reused += 1
+            return fac
         support = np.flatnonzero(theta > 0.0)
         if self.d * support.size < self.n:
             fac = self._feature(theta, support)
@@ -211,25 +220,52 @@ class KernelSystems:
         return Factor(theta, "feature", alpha, 0.0, hessian)
 
 
-def theta_slope(fac: Factor, theta: FloatArray, Gm: FloatArray, beta: float) -> FloatArray:
-    """``d theta / d beta`` at an optimum, on its support: ``-beta H^{-1} 1``.
+def newton_step(H: FloatArray, grad: FloatArray, x: FloatArray) -> FloatArray:
+    """The step ``p`` minimising ``1/2 p^T H p + grad^T p`` subject to ``x + p >= 0``.
 
-    Stationarity on the support is ``beta^2 = ||g_i(theta)||^2``; differentiating in
-    ``beta`` gives ``H dtheta = -beta 1`` (``H`` the Hessian of ``f``, free of ``beta``).
-    A beta path predicts the next ``theta`` from it (:func:`harness.solvers.path.solve_path`).
+    The bound-constrained Newton model solved exactly, as a nonnegative least-squares
+    problem in ``z = x + p``: ``H = R^T R`` and ``min ||R z - b||`` over ``z >= 0`` with
+    ``R^T b = H x - grad`` (Lawson-Hanson, ``scipy.optimize.nnls``). Unlike a projected
+    Newton step, gates leave or enter the support only when the model asks for it.
     """
-    slope = np.zeros_like(theta)
-    support = np.flatnonzero(theta > 0.0)
-    if support.size:
-        H = fac.hessian(support, Gm)
-        H[np.diag_indices(support.size)] += 1e-13 * max(float(np.trace(H)), 1e-300)
-        try:
-            slope[support] = -beta * scipy.linalg.solve(
-                H, np.ones(support.size), assume_a="pos", check_finite=False
-            )
-        except (np.linalg.LinAlgError, ValueError):
-            pass
-    return slope
+    from scipy.optimize import nnls
+
+    try:
+        R = scipy.linalg.cholesky(H, lower=False, check_finite=False)
+        b = scipy.linalg.solve_triangular(R, H @ x - grad, trans="T", check_finite=False)
+        z, _ = nnls(R, b, maxiter=50 * max(x.size, 1))
+        out: FloatArray = z - x
+        return out
+    except (np.linalg.LinAlgError, ValueError, RuntimeError):
+        # not positive definite numerically: projected Newton direction
+        fallback: FloatArray = -np.linalg.lstsq(H, grad, rcond=None)[0]
+        return fallback
+
+
+def rational_step(
+    psi: float, gn2: FloatArray, step: FloatArray, H: FloatArray, beta: float
+) -> float:
+    """First trial step along ``step``: the minimiser of a rational model of ``f``.
+
+    Along ``theta + t p`` the data term ``psi(t) = 1/2 y^T S^{-1} y`` is a sum of terms
+    ``c / (1 + lambda t)`` (exactly one for one gate), which a quadratic model fits badly
+    far from the optimum: Newton steps then grow ``theta`` by a constant factor only.
+    ``psi ~ gamma + a / (1 + b t)`` is fitted to ``psi(0)``, ``psi'(0) = -1/2 sum p_i
+    ||g_i||^2`` and ``psi''(0) = p^T H p``, and ``gamma + a / (1 + b t) + beta^2/2 t sum p``
+    minimised in closed form. Returns ``t >= 1`` (1 when the model gives nothing better),
+    capped at ``MAX_EXPAND``; the Armijo test still decides.
+    """
+    d1 = -0.5 * float(gn2 @ step)
+    d2 = float(step @ H @ step)
+    e = 0.5 * beta * beta * float(step.sum())
+    if not (d1 < 0.0 and d2 > 0.0 and e > 0.0 and psi > 0.0):
+        return 1.0
+    b = -d2 / (2.0 * d1)
+    a = -d1 / b
+    ratio = a * b / e
+    if ratio <= 1.0:
+        return 1.0
+    return float(min(max((np.sqrt(ratio) - 1.0) / b, 1.0), MAX_EXPAND))
 
 
 def solve_gated_kernel(
@@ -335,16 +371,16 @@ def solve_gated_kernel(
         H = fac.hessian(free, Gm)
         H = 0.5 * (H + H.T)
         H[np.diag_indices(free.size)] += 1e-13 * max(float(np.trace(H)), 1e-300)
-        try:
-            step = -scipy.linalg.solve(H, grad[free], assume_a="pos", check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):
-            step = -np.linalg.lstsq(H, grad[free], rcond=None)[0]
-        t, accepted = 1.0, False
+        step = newton_step(H, grad[free], theta[free])
+        t = rational_step(
+            fac.value - 0.5 * beta * beta * float(theta.sum()), gn2[free], step, H, beta
+        )
+        accepted = False
         while t >= MIN_STEP:
             trial = theta.copy()
             trial[free] = np.maximum(theta[free] + t * step, 0.0)
             if not sys_.feasible(np.flatnonzero(trial > 0.0)):
-                t *= 0.5
+                t = 1.0 if t > 1.0 else 0.5 * t
                 continue
             new = sys_.factor(trial)
             # rounding slack: near the optimum f changes by less than its last digits
@@ -352,7 +388,7 @@ def solve_gated_kernel(
             if new.value <= fac.value + ARMIJO * float(grad @ (trial - theta)) + slack:
                 accepted = True
                 break
-            t *= 0.5
+            t = 1.0 if t > 1.0 else 0.5 * t  # a failed expansion falls back to Newton's step
             n_backtracks += 1
         if not accepted:
             stop_reason = "stalled"
@@ -362,13 +398,17 @@ def solve_gated_kernel(
     extra: dict[str, Any] = {
         "stop_reason": stop_reason,
         "n_factor": sys_.n_factor,
+        "n_factor_reused": sys_.n_reused,
         "n_kernel_form": sys_.forms["kernel"],
         "n_feature_form": sys_.forms["feature"],
         "n_backtracks": n_backtracks,
         "factor_time_s": sys_.seconds,
     }
-    if stop_reason == "gap" and handover is None:
-        extra["theta"], extra["theta_slope"] = theta, theta_slope(fac, theta, Gm, beta)
+    if handover is None:
+        extra["theta"] = theta
+        sys_.cache["last"] = (
+            fac  # S(theta) does not depend on beta: the next solve of a path reuses it
+        )
     if handover is not None:
         from harness.solvers.gated_fista import solve_gated_fista
 

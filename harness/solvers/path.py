@@ -50,14 +50,14 @@ def solve_path(
     if problem == "gated" and solver == "fast" and "cache" not in options:
         extra["cache"] = {}
     warm: SolveResult | dict[str, Any] | None = None
-    for pos, k in enumerate(order):
+    for k in order:
         res = solve(
             problem, X, y, D, beta_list[k], solver=solver, warm_start=warm, **extra, **options
         )
         results[int(k)] = res
         warm = res
-        if "theta_slope" in res.extra and res.ok and pos + 1 < len(order):
-            # first-order predictor of the next optimum (gated_kernel.theta_slope)
-            step = beta_list[order[pos + 1]] - beta_list[k]
-            warm = {"theta": np.maximum(res.extra["theta"] + step * res.extra["theta_slope"], 0.0)}
+        if "theta" in res.extra and res.ok:
+            # the optimal kernel weights: the next solve starts there and reuses the cached
+            # factorisation of S(theta), which does not depend on beta (gated_kernel)
+            warm = {"theta": res.extra["theta"]}
     return [results[k] for k in range(len(beta_list))]

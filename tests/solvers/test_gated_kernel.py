@@ -10,7 +10,7 @@ from harness.errors import InputError
 from harness.instances import gaussian_instance, make_rng
 from harness.patterns import sample_patterns
 from harness.solvers import gated_kernel as GK
-from harness.solvers.gated_kernel import KernelSystems, solve_gated_kernel, theta_slope
+from harness.solvers.gated_kernel import KernelSystems, solve_gated_kernel
 from harness.solvers.path import solve_path
 from harness.solvers.reference import solve_gated_reference
 
@@ -78,24 +78,22 @@ def test_theta_is_the_primal_scale_and_alpha_the_residual() -> None:
     )
 
 
-def test_theta_slope_matches_finite_differences() -> None:
+def test_a_reused_factor_equals_a_fresh_one_at_another_beta() -> None:
+    # S(theta) is free of beta: a path reuses the last factorisation, only f's linear
+    # term is recomputed
     X, y, D = _instance(1, 30, 3, 20, "gaussian")
     bmax = F.beta_max(X, y, D)
-    beta, h = 0.3 * bmax, 1e-5 * bmax
-    res = solve_gated_kernel(X, y, D, beta, tol=1e-12)
-    up = solve_gated_kernel(X, y, D, beta + h, tol=1e-12)
-    down = solve_gated_kernel(X, y, D, beta - h, tol=1e-12)
-    fd = (up.extra["theta"] - down.extra["theta"]) / (2 * h)
-    supp = res.extra["theta"] > 0
-    assert supp.any()
-    np.testing.assert_allclose(res.extra["theta_slope"][supp], fd[supp], rtol=1e-4)
-    # recomputed from the final factor (not a stored number)
-    sys_ = KernelSystems(X, y, D, beta, None)
-    fac = sys_.factor(res.extra["theta"])
-    Gm = X.T @ (D * fac.alpha[:, None])
-    np.testing.assert_allclose(
-        theta_slope(fac, res.extra["theta"], Gm, beta), res.extra["theta_slope"], rtol=1e-8
-    )
+    cache: dict = {}
+    res = solve_gated_kernel(X, y, D, 0.3 * bmax, tol=TOL, cache=cache)
+    theta = res.extra["theta"]
+    reused = KernelSystems(X, y, D, 0.2 * bmax, cache).factor(theta)
+    fresh = KernelSystems(X, y, D, 0.2 * bmax, None).factor(theta)
+    assert reused.alpha is cache["last"].alpha
+    np.testing.assert_allclose(reused.value, fresh.value, rtol=1e-12)
+    assert reused.value != cache["last"].value
+    free = np.arange(D.shape[1])
+    Gm = X.T @ (D * fresh.alpha[:, None])
+    np.testing.assert_allclose(reused.hessian(free, Gm), fresh.hessian(free, Gm), rtol=1e-8)
 
 
 def test_warm_starts_reach_the_same_optimum() -> None:
@@ -139,6 +137,7 @@ def test_path_shares_its_cache_and_agrees_with_cold_solves() -> None:
     bmax = F.beta_max(X, y, D)
     betas = list(np.geomspace(0.5, 0.005, 6) * bmax)
     path = solve_path("gated", X, y, D, betas, tol=TOL)
+    assert all(r.extra["n_factor_reused"] == 1 for r in path[1:])
     for beta, res in zip(betas, path):
         cold = solve_gated_kernel(X, y, D, beta, tol=TOL)
         assert res.ok and cold.ok
