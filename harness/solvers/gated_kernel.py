@@ -238,7 +238,9 @@ def newton_step(H: FloatArray, grad: FloatArray, x: FloatArray) -> FloatArray:
         return out
     except (np.linalg.LinAlgError, ValueError, RuntimeError):
         # not positive definite numerically: projected Newton direction
-        fallback: FloatArray = -np.linalg.lstsq(H, grad, rcond=None)[0]
+        fallback: FloatArray = np.asarray(
+            -np.linalg.lstsq(H, grad, rcond=None)[0], dtype=np.float64
+        )
         return fallback
 
 
