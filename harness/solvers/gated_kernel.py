@@ -63,6 +63,8 @@ ENTER_MIN = 8
 #: Armijo constant and smallest step of the projected line search.
 ARMIJO = 1e-4
 MIN_STEP = 1e-12
+#: Below this relative gap, each step also offers the linearised dual candidate.
+LINEAR_DUAL_GAP = 1e-3
 #: Largest first trial step of the rational model (:func:`rational_step`).
 MAX_EXPAND = 64.0
 
@@ -71,8 +73,9 @@ MAX_EXPAND = 64.0
 class Factor:
     """``S(theta)`` factorised on the support of ``theta``.
 
-    ``alpha = S^{-1} y``, ``value = f(theta)`` and ``hessian(free, Gm)``, the Newton matrix
-    ``B^T S^{-1} B`` on the gates ``free`` (``B_i = D_i X g_i``, ``g_i`` = column i of Gm).
+    ``alpha = S^{-1} y``, ``value = f(theta)``, ``hessian(free, Gm)``, the Newton matrix
+    ``B^T S^{-1} B`` on the gates ``free`` (``B_i = D_i X g_i``, ``g_i`` = column i of Gm),
+    and ``solve(u) = S^{-1} u``.
     """
 
     theta: FloatArray
@@ -80,6 +83,7 @@ class Factor:
     alpha: FloatArray
     value: float
     hessian: Callable[[np.ndarray, FloatArray], FloatArray]
+    solve: Callable[[FloatArray], FloatArray]
 
 
 class KernelSystems:
@@ -158,7 +162,11 @@ class KernelSystems:
             out: FloatArray = Q.T @ Q
             return out
 
-        return Factor(theta, "kernel", alpha, 0.0, hessian)
+        def solve(u: FloatArray) -> FloatArray:
+            out: FloatArray = scipy.linalg.cho_solve((L, True), u, check_finite=False)
+            return out
+
+        return Factor(theta, "kernel", alpha, 0.0, hessian, solve)
 
     # -- feature form: S^{-1} = I - Z R C^{-1} R Z^T, C = I + R Z^T Z R, m x m -------------
     def _ensure(self, cols: np.ndarray) -> np.ndarray:
@@ -217,7 +225,16 @@ class KernelSystems:
             out: FloatArray = BtB - Q.T @ Q
             return out
 
-        return Factor(theta, "feature", alpha, 0.0, hessian)
+        def solve(u: FloatArray) -> FloatArray:
+            if not idx.size:
+                return u.copy()
+            q = scipy.linalg.cho_solve((L, True), r * (Zc.T @ u)[idx], check_finite=False)
+            v_all = np.zeros(Zc.shape[1])
+            v_all[idx] = r * q
+            out: FloatArray = u - Zc @ v_all
+            return out
+
+        return Factor(theta, "feature", alpha, 0.0, hessian, solve)
 
 
 def newton_step(H: FloatArray, grad: FloatArray, x: FloatArray) -> FloatArray:
@@ -374,6 +391,17 @@ def solve_gated_kernel(
         H = 0.5 * (H + H.T)
         H[np.diag_indices(free.size)] += 1e-13 * max(float(np.trace(H)), 1e-300)
         step = newton_step(H, grad[free], theta[free])
+        if best_obj - best_bound <= LINEAR_DUAL_GAP * best_obj:
+            # dual candidate alpha(theta + p) to first order: its infeasibility is of second
+            # order, so it often certifies one factorisation early (THEORY.md Part D)
+            v = alpha - fac.solve(np.einsum("nk,nk->n", Df[:, free], X @ (Gm[:, free] * step)))
+            gv = F.group_norms(X.T @ (Df * v[:, None]))
+            bound = scaled_dual_value(float(v @ y), float(v @ v), float(gv.max()), beta)
+            if bound > best_bound:
+                best_bound, best_v = bound, v
+            if gap_ok(best_obj, best_bound, tol):
+                stop_reason = "gap"
+                break
         t = rational_step(
             fac.value - 0.5 * beta * beta * float(theta.sum()), gn2[free], step, H, beta
         )
