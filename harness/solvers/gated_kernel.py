@@ -1,8 +1,8 @@
 """Gated group lasso, THEORY.md §A2 eq. (5), by projected Newton on its kernel weights.
 
-Variational form. Since ``||w|| = min_{theta > 0} ||w||^2 / (2 theta) + theta / 2`` (scaled
-by ``beta``), eq. (5) is ``min_{theta >= 0} f(theta)`` with, for ``A_i = D_i X`` and the
-kernels ``K_i = A_i A_i^T = D_i X X^T D_i`` (n x n),
+Variational form. Since ``beta ||w|| = min_{theta > 0} ||w||^2 / (2 theta) + beta^2 theta / 2``
+(at ``theta = ||w|| / beta``), eq. (5) is ``min_{theta >= 0} f(theta)`` with, for
+``A_i = D_i X`` and the kernels ``K_i = A_i A_i^T = D_i X X^T D_i`` (n x n),
 
     f(theta) = 1/2 y^T S(theta)^{-1} y + beta^2/2 sum_i theta_i,
     S(theta) = I + sum_i theta_i K_i = I + (X X^T) o (D diag(theta) D^T)
@@ -16,16 +16,28 @@ kernels ``K_i = A_i A_i^T = D_i X X^T D_i`` (n x n),
 * ``grad_i f = (beta^2 - ||g_i||^2) / 2`` and ``hess f = B^T S^{-1} B`` with
   ``B_i = K_i alpha = D_i X g_i``: a P x P Newton system for P gates.
 
-``f`` is smooth and convex on ``theta >= 0``, so a projected Newton method (Bertsekas 1982:
-Newton on the free gates, projection and Armijo backtracking) converges in a handful of
-steps where FISTA on ``W`` needs thousands (it works in ``P`` variables, whatever ``d``).
-Each step costs one factorisation of ``S`` on the support of ``theta``, in the cheaper of
-two equal forms: the n x n *kernel* form above, or, when ``m = d * |support| < n``, the
-m x m *feature* form ``I + R Z^T Z R`` (``Z = [A_i]`` on the support, ``R`` the square
-roots of ``theta``; Woodbury), whose Gram blocks are cached as gates enter. New gates
-enter at most ``max(ENTER_MIN, |support|)`` per step, most violated first (column
-generation, so the feature form stays small). When both forms exceed ``MAX_DIM`` the
-solver hands over to FISTA (:mod:`harness.solvers.gated_fista`), warm-started.
+``f`` is smooth and convex on ``theta >= 0``; Newton's method on it needs about ten
+steps where FISTA on ``W`` needs hundreds to thousands (it works in ``P`` variables,
+whatever ``d``). Each step:
+
+1. the bound-constrained Newton model on the free gates (support and the most violated
+   zero gates, at most ``max(ENTER_MIN, |support|)`` entering) is solved exactly
+   (:func:`newton_step`, nonnegative least squares);
+2. the first trial step length comes from a rational model of ``f`` along the step
+   (:func:`rational_step`): far from the optimum ``f`` behaves like ``1 / theta`` and a
+   Newton step only grows ``theta`` by a constant factor; Armijo backtracking decides;
+3. below a relative gap ``LINEAR_DUAL_GAP`` the first-order prediction of
+   ``alpha(theta + p)`` is offered as a second dual candidate: its infeasibility is of
+   second order, so it certifies one factorisation early.
+
+Each trial point costs one factorisation of ``S``, in the cheaper of two equal forms: the
+n x n *kernel* form above, or, when ``m = d * |support| < n``, the m x m *feature* form
+``I + R Z^T Z R`` (``Z = [A_i]`` on the support, ``R`` the square roots of ``theta``;
+Woodbury), whose Gram blocks are cached as gates enter. ``S`` does not depend on
+``beta``: on a beta path the last factorisation is reused by the next solve
+(:func:`harness.solvers.path.solve_path` passes ``cache`` and the optimal ``theta``).
+When both forms exceed ``MAX_DIM`` the solver hands over to FISTA
+(:mod:`harness.solvers.gated_fista`), warm-started.
 """
 
 from __future__ import annotations
@@ -57,7 +69,7 @@ from harness.solvers.result import SolveResult
 
 DEFAULT_MAX_ITER = 200
 #: Largest factorised dimension (n for the kernel form, d * |support| for the feature form).
-MAX_DIM = 4000
+MAX_DIM = 2500
 #: Gates that may enter the working set in one step: ``max(ENTER_MIN, |support|)``.
 ENTER_MIN = 8
 #: Armijo constant and smallest step of the projected line search.
