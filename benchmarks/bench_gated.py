@@ -197,7 +197,9 @@ def bench_path(case: Case) -> list[dict]:
             "rel_gap": max((r.duality_gap or 0.0) / r.objective for r in path),
             "obj_vs_fast": worst_obj,
             "detail": f"slowest cold solve {cold[hardest]:.3g} s at {PATH_BETAS[hardest]:.3g} "
-            f"beta_max; sum of cold solves {sum(cold):.3g} s; Newton steps "
+            f"beta_max; sum of cold solves {sum(cold):.3g} s; factorisations "
+            f"{sum(int(r.extra.get('n_factor', 0)) for r in path)} (slowest cold solve "
+            f"{int(cold_res[hardest].extra.get('n_factor', 0))}); Newton steps "
             + " ".join(str(r.n_iter) for r in path),
         }
     ]
