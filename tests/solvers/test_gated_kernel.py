@@ -149,3 +149,24 @@ def test_path_shares_its_cache_and_agrees_with_cold_solves() -> None:
     assert cache["key"][2:4] == (X.shape, D.shape)
     with pytest.raises(InputError, match="warm_start 'W'"):
         solve_gated_kernel(X, y, D, betas[0], tol=TOL, warm_start={"W": np.ones((5, 2))})
+
+
+@pytest.mark.parametrize("frac", [1e-6, 1e-9, 1e-12])
+def test_tiny_beta_is_certified(frac: float) -> None:
+    # near interpolation (theta ~ 1/beta, S badly conditioned) the certificate, computed
+    # from the returned W and residual candidates by certify.build_result, still closes
+    X, y, D = _instance(2, 60, 5, 40, "planted")
+    res = solve_gated_kernel(X, y, D, frac * F.beta_max(X, y, D), tol=1e-8)
+    assert res.ok, (res.raw_status, res.duality_gap, res.objective)
+    assert res.duality_gap is not None and res.duality_gap <= 1e-8 * res.objective
+
+
+def test_duplicated_patterns_do_not_change_the_optimum() -> None:
+    # identical kernels K_i = K_j make the Newton matrix singular along theta_i - theta_j
+    X, y, D = _instance(5, 50, 4, 20, "planted")
+    D2 = np.concatenate([D, D[:, :5]], axis=1)
+    beta = 0.05 * F.beta_max(X, y, D)
+    one = solve_gated_kernel(X, y, D, beta, tol=TOL)
+    two = solve_gated_kernel(X, y, D2, beta, tol=TOL)
+    assert one.ok and two.ok
+    np.testing.assert_allclose(two.objective, one.objective, rtol=1e-8)
