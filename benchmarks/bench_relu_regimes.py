@@ -168,10 +168,10 @@ def bench_path(n: int, d: int, P: int) -> list[dict[str, Any]]:
     rows = []
     for problem in ("gated", "relu"):
         print(f"# path {problem} n={n} d={d} P={P}", file=sys.stderr, flush=True)
-        cold = []
+        cold, cold_res = [], []
         for beta in betas:
             t0 = time.perf_counter()
-            solve(problem, X, y, D, beta, solver="fast", tol=TOL)
+            cold_res.append(solve(problem, X, y, D, beta, solver="fast", tol=TOL))
             cold.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         path = solve_path(problem, X, y, D, betas, tol=TOL)
@@ -189,7 +189,13 @@ def bench_path(n: int, d: int, P: int) -> list[dict[str, Any]]:
                 "rel_gap": max(
                     (r.duality_gap or 0.0) / r.objective for r in path if r.objective > 0
                 ),
-                "detail": f"sum of cold solves {sum(cold):.2f} s",
+                "detail": f"sum of cold solves {sum(cold):.2f} s"
+                + (
+                    f"; factorisations {sum(int(r.extra.get('n_factor', 0)) for r in path)} "
+                    f"(slowest cold solve {int(cold_res[hardest].extra.get('n_factor', 0))})"
+                    if problem == "gated"
+                    else ""
+                ),
             }
         )
     return rows

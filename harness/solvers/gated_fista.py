@@ -1,4 +1,9 @@
-"""Gated group lasso, THEORY.md §A2 eq. (5), by FISTA (registry name ``"fast"``).
+"""Gated group lasso, THEORY.md §A2 eq. (5), by FISTA.
+
+The registry's ``"fast"`` solver of (5) is the projected Newton method of
+:mod:`harness.solvers.gated_kernel`; it hands over to this solver, warm-started, when
+neither of its factorisations fits (large n and many active gates). Records say
+``solver="fast"``, ``extra["method"]="fista"``.
 
 FISTA with adaptive restart (:class:`harness.solvers.fista.GroupFista`) on the masked
 products. The step is ``1/L`` with ``L`` from a power-iteration estimate of ``||A||^2``

@@ -24,8 +24,9 @@ def solve_path(
 ) -> list[SolveResult]:
     """Solve ``problem`` at every beta, largest first, each warm-started from the last.
 
-    The solution grows from zero as beta decreases; the gated solver also reuses the
-    previous Lipschitz estimate. Results come back in the order of ``betas``.
+    The solution grows from zero as beta decreases; the gated solver
+    (:mod:`harness.solvers.gated_kernel`) also shares one cache of ``X X^T`` and Gram
+    blocks along the path. Results come back in the order of ``betas``.
 
     Parameters
     ----------
@@ -45,16 +46,18 @@ def solve_path(
         raise InputError("betas must contain at least one value > 0")
     order = np.argsort(beta_list, kind="stable")[::-1]
     results: dict[int, SolveResult] = {}
-    prev: SolveResult | None = None
-    lipschitz: float | None = None
+    extra: dict[str, Any] = {}
+    if problem == "gated" and solver == "fast" and "cache" not in options:
+        extra["cache"] = {}
+    warm: SolveResult | dict[str, Any] | None = None
     for k in order:
-        extra = {"lipschitz": lipschitz} if problem == "gated" and solver == "fast" else {}
         res = solve(
-            problem, X, y, D, beta_list[k], solver=solver, warm_start=prev, **extra, **options
+            problem, X, y, D, beta_list[k], solver=solver, warm_start=warm, **extra, **options
         )
-        lip = res.extra.get("lipschitz")
-        if isinstance(lip, float) and lip > 0:
-            lipschitz = lip
         results[int(k)] = res
-        prev = res
+        warm = res
+        if "theta" in res.extra and res.ok:
+            # the optimal kernel weights: the next solve starts there and reuses the cached
+            # factorisation of S(theta), which does not depend on beta (gated_kernel)
+            warm = {"theta": res.extra["theta"]}
     return [results[k] for k in range(len(beta_list))]

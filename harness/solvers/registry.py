@@ -32,7 +32,7 @@ SOLVERS: dict[tuple[str, str], tuple[str, str]] = {
     ("relu", "clarabel"): ("harness.solvers.reference", "solve_relu_reference"),
     ("gated", "clarabel"): ("harness.solvers.reference", "solve_gated_reference"),
     ("relu", "fast"): ("harness.solvers.relu_cg", "solve_relu_cg"),
-    ("gated", "fast"): ("harness.solvers.gated_fista", "solve_gated_fista"),
+    ("gated", "fast"): ("harness.solvers.gated_kernel", "solve_gated_kernel"),
     ("relu", "al"): ("harness.solvers.relu_al", "solve_relu_al"),
 }
 

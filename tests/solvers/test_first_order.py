@@ -253,7 +253,7 @@ def test_registry_exposes_fast_solvers() -> None:
     r = solve("relu", X, y, D, beta, solver="fast")
     al = solve("relu", X, y, D, beta, solver="al")
     full = solve("full", X, y, D, beta, solver="fast")
-    assert (g.solver, g.extra["method"], g.problem) == ("fast", "fista", "gated")
+    assert (g.solver, g.extra["method"], g.problem) == ("fast", "kernel_newton", "gated")
     assert (r.solver, r.extra["method"], r.problem) == ("fast", "column_generation", "relu")
     assert (al.solver, al.extra["method"], al.problem) == ("al", "augmented_lagrangian", "relu")
     assert full.problem == "full" and full.ok

@@ -1,0 +1,480 @@
+"""Gated group lasso, THEORY.md §A2 eq. (5), by projected Newton on its kernel weights.
+
+Variational form. Since ``beta ||w|| = min_{theta > 0} ||w||^2 / (2 theta) + beta^2 theta / 2``
+(at ``theta = ||w|| / beta``), eq. (5) is ``min_{theta >= 0} f(theta)`` with, for
+``A_i = D_i X`` and the kernels ``K_i = A_i A_i^T = D_i X X^T D_i`` (n x n),
+
+    f(theta) = 1/2 y^T S(theta)^{-1} y + beta^2/2 sum_i theta_i,
+    S(theta) = I + sum_i theta_i K_i = I + (X X^T) o (D diag(theta) D^T)
+
+(the inner problem in ``W`` is a ridge regression with closed form). At ``theta``, with
+``alpha = S^{-1} y`` and ``g_i = A_i^T alpha = X^T D_i alpha``:
+
+* the primal point ``w_i = theta_i g_i`` has residual ``y - sum_i A_i w_i = alpha``;
+* ``alpha`` is a dual candidate of (5) (THEORY.md Part D, "Scaling a candidate"), with
+  constraint values ``||g_i||`` already computed, so every iteration is certified;
+* ``grad_i f = (beta^2 - ||g_i||^2) / 2`` and ``hess f = B^T S^{-1} B`` with
+  ``B_i = K_i alpha = D_i X g_i``: a P x P Newton system for P gates.
+
+``f`` is smooth and convex on ``theta >= 0``; Newton's method on it needs about ten
+steps where FISTA on ``W`` needs hundreds to thousands (it works in ``P`` variables,
+whatever ``d``). Each step:
+
+1. the bound-constrained Newton model on the free gates (support and the most violated
+   zero gates, at most ``max(ENTER_MIN, |support|)`` entering) is solved exactly
+   (:func:`newton_step`, nonnegative least squares);
+2. the first trial step length comes from a rational model of ``f`` along the step
+   (:func:`rational_step`): far from the optimum ``f`` behaves like ``1 / theta`` and a
+   Newton step only grows ``theta`` by a constant factor; Armijo backtracking decides;
+3. below a relative gap ``LINEAR_DUAL_GAP`` the first-order prediction of
+   ``alpha(theta + p)`` is offered as a second dual candidate: its infeasibility is of
+   second order, so it certifies one factorisation early.
+
+Each trial point costs one factorisation of ``S``, in the cheaper of two equal forms: the
+n x n *kernel* form above, or, when ``m = d * |support| < n``, the m x m *feature* form
+``I + R Z^T Z R`` (``Z = [A_i]`` on the support, ``R`` the square roots of ``theta``;
+Woodbury), whose Gram blocks are cached as gates enter. ``S`` does not depend on
+``beta``: on a beta path the last factorisation is reused by the next solve
+(:func:`harness.solvers.path.solve_path` passes ``cache`` and the optimal ``theta``).
+When both forms exceed ``MAX_DIM`` the solver hands over to FISTA
+(:mod:`harness.solvers.gated_fista`), warm-started.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+from harness import __version__
+from harness import formulations as F
+from harness.formulations import BoolArray, FloatArray
+from harness.solvers.certify import build_result
+from harness.solvers.common import (
+    DEFAULT_TOL,
+    WarmStart,
+    check_options,
+    check_problem,
+    gap_ok,
+    pad_columns,
+    scaled_dual_value,
+    warm_variables,
+)
+from harness.solvers.result import SolveResult
+
+DEFAULT_MAX_ITER = 200
+#: Largest factorised dimension (n for the kernel form, d * |support| for the feature form).
+MAX_DIM = 2500
+#: Gates that may enter the working set in one step: ``max(ENTER_MIN, |support|)``.
+ENTER_MIN = 8
+#: Armijo constant and smallest step of the projected line search.
+ARMIJO = 1e-4
+MIN_STEP = 1e-12
+#: Below this relative gap, each step also offers the linearised dual candidate.
+LINEAR_DUAL_GAP = 1e-3
+#: Largest first trial step of the rational model (:func:`rational_step`).
+MAX_EXPAND = 64.0
+
+
+@dataclass
+class Factor:
+    """``S(theta)`` factorised on the support of ``theta``.
+
+    ``alpha = S^{-1} y``, ``value = f(theta)``, ``hessian(free, Gm)``, the Newton matrix
+    ``B^T S^{-1} B`` on the gates ``free`` (``B_i = D_i X g_i``, ``g_i`` = column i of Gm),
+    and ``solve(u) = S^{-1} u``.
+    """
+
+    theta: FloatArray
+    form: str
+    alpha: FloatArray
+    value: float
+    hessian: Callable[[np.ndarray, FloatArray], FloatArray]
+    solve: Callable[[FloatArray], FloatArray]
+
+
+class KernelSystems:
+    """Factorisations of ``S(theta)`` for one instance, with caches shared along a path.
+
+    ``cache`` (a dict, optional) keeps ``X X^T`` and the feature-form blocks ``Z_i = D_i X``
+    with their Gram matrix between solves on the same ``X, D`` (a beta path); it is keyed
+    by the identity, shape and sums of the arrays.
+    """
+
+    def __init__(
+        self, X: FloatArray, y: FloatArray, D: BoolArray, beta: float, cache: dict | None
+    ) -> None:
+        self.X, self.y, self.beta = X, y, beta
+        self.n, self.d = X.shape
+        key = (id(X), id(D), X.shape, D.shape, float(X.sum()), int(D.sum()))
+        if cache is None:
+            cache = {}
+        if cache.get("key") != key:
+            cache.clear()
+            cache.update(
+                key=key,
+                Df=D.astype(np.float64),
+                G=None,
+                slot=np.full(D.shape[1], -1),
+                n_cols=0,
+                Z=None,
+                gram=None,
+                Zty=None,
+            )
+        self.cache = cache
+        self.Df: FloatArray = cache["Df"]
+        self.seconds = 0.0
+        self.n_factor = 0
+        self.n_reused = 0
+        self.forms: dict[str, int] = {"kernel": 0, "feature": 0}
+
+    def feasible(self, support: np.ndarray) -> bool:
+        """Whether one of the two forms fits ``MAX_DIM`` for this support."""
+        return min(self.n, self.d * int(support.size)) <= MAX_DIM
+
+    def factor(self, theta: FloatArray) -> Factor:
+        """Factorise ``S(theta)`` in the cheaper form; ``alpha = S^{-1} y`` and ``f``."""
+        t0 = time.perf_counter()
+        last = self.cache.get("last")
+        if last is not None and np.array_equal(last.theta, theta):
+            fac = dataclasses.replace(last)  # S is free of beta; only f's linear term changes
+            fac.value = 0.5 * float(self.y @ fac.alpha) + 0.5 * self.beta**2 * float(theta.sum())
+            self.n_reused += 1
+            return fac
+        support = np.flatnonzero(theta > 0.0)
+        if self.d * support.size < self.n:
+            fac = self._feature(theta, support)
+        else:
+            fac = self._kernel(theta, support)
+        fac.value = 0.5 * float(self.y @ fac.alpha) + 0.5 * self.beta**2 * float(theta.sum())
+        self.seconds += time.perf_counter() - t0
+        self.n_factor += 1
+        self.forms[fac.form] += 1
+        return fac
+
+    # -- kernel form: S = I + (X X^T) o (D_s diag(theta_s) D_s^T), n x n -------------------
+    def _kernel(self, theta: FloatArray, support: np.ndarray) -> Factor:
+        if self.cache["G"] is None:
+            self.cache["G"] = self.X @ self.X.T
+        Ds = self.Df[:, support]
+        S = self.cache["G"] * ((Ds * theta[support]) @ Ds.T)
+        S[np.diag_indices(self.n)] += 1.0
+        L = scipy.linalg.cholesky(S, lower=True, overwrite_a=True, check_finite=False)
+        Linv_y = scipy.linalg.solve_triangular(L, self.y, lower=True, check_finite=False)
+        alpha = scipy.linalg.solve_triangular(L, Linv_y, lower=True, trans="T", check_finite=False)
+
+        def hessian(free: np.ndarray, Gm: FloatArray) -> FloatArray:
+            B = self.Df[:, free] * (self.X @ Gm[:, free])
+            Q = scipy.linalg.solve_triangular(L, B, lower=True, check_finite=False)
+            out: FloatArray = Q.T @ Q
+            return out
+
+        def solve(u: FloatArray) -> FloatArray:
+            out: FloatArray = scipy.linalg.cho_solve((L, True), u, check_finite=False)
+            return out
+
+        return Factor(theta, "kernel", alpha, 0.0, hessian, solve)
+
+    # -- feature form: S^{-1} = I - Z R C^{-1} R Z^T, C = I + R Z^T Z R, m x m -------------
+    def _ensure(self, cols: np.ndarray) -> np.ndarray:
+        """Cache ``Z_i = D_i X``, ``Z_i^T y`` and the Gram blocks of ``cols``; their slots."""
+        c = self.cache
+        new = cols[c["slot"][cols] < 0]
+        if new.size:
+            d, k0 = self.d, c["n_cols"]
+            k1 = k0 + new.size
+            Znew = (self.X[:, None, :] * self.Df[:, new][:, :, None]).reshape(self.n, -1)
+            if c["Z"] is None or c["Z"].shape[1] < k1 * d:
+                cap = max(2 * k1, 16) * d
+                Z, gram, Zty = np.empty((self.n, cap)), np.empty((cap, cap)), np.empty(cap)
+                if k0:
+                    Z[:, : k0 * d] = c["Z"][:, : k0 * d]
+                    gram[: k0 * d, : k0 * d] = c["gram"][: k0 * d, : k0 * d]
+                    Zty[: k0 * d] = c["Zty"][: k0 * d]
+                c.update(Z=Z, gram=gram, Zty=Zty)
+            Z, gram = c["Z"], c["gram"]
+            Z[:, k0 * d : k1 * d] = Znew
+            cross = Znew.T @ Z[:, : k1 * d]
+            gram[k0 * d : k1 * d, : k1 * d] = cross
+            gram[: k0 * d, k0 * d : k1 * d] = cross[:, : k0 * d].T
+            c["Zty"][k0 * d : k1 * d] = Znew.T @ self.y
+            c["slot"][new] = np.arange(k0, k1)
+            c["n_cols"] = k1
+        k = c["slot"][cols]
+        out: np.ndarray = (k[:, None] * self.d + np.arange(self.d)[None, :]).ravel()
+        return out
+
+    def _feature(self, theta: FloatArray, support: np.ndarray) -> Factor:
+        c = self.cache
+        idx = self._ensure(support)
+        # a view of the cached blocks (no copy); products over it cost n x (cached columns)
+        Zc = c["Z"][:, : c["n_cols"] * self.d] if c["n_cols"] else np.zeros((self.n, 0))
+        r = np.repeat(np.sqrt(theta[support]), self.d)
+        L = np.eye(0)
+        alpha = self.y.copy()
+        if idx.size:
+            C = c["gram"][np.ix_(idx, idx)] * np.outer(r, r)
+            C[np.diag_indices(idx.size)] += 1.0
+            L = scipy.linalg.cholesky(C, lower=True, overwrite_a=True, check_finite=False)
+            q = scipy.linalg.solve_triangular(L, r * c["Zty"][idx], lower=True, check_finite=False)
+            u = r * scipy.linalg.solve_triangular(L, q, lower=True, trans="T", check_finite=False)
+            u_all = np.zeros(Zc.shape[1])
+            u_all[idx] = u
+            alpha -= Zc @ u_all
+
+        def hessian(free: np.ndarray, Gm: FloatArray) -> FloatArray:
+            B = self.Df[:, free] * (self.X @ Gm[:, free])  # B_j = Z_j g_j = K_j alpha
+            BtB: FloatArray = B.T @ B
+            if not idx.size:
+                return BtB
+            ZtB = (Zc.T @ B)[idx]
+            Q = scipy.linalg.solve_triangular(L, r[:, None] * ZtB, lower=True, check_finite=False)
+            out: FloatArray = BtB - Q.T @ Q
+            return out
+
+        def solve(u: FloatArray) -> FloatArray:
+            if not idx.size:
+                return u.copy()
+            q = scipy.linalg.cho_solve((L, True), r * (Zc.T @ u)[idx], check_finite=False)
+            v_all = np.zeros(Zc.shape[1])
+            v_all[idx] = r * q
+            out: FloatArray = u - Zc @ v_all
+            return out
+
+        return Factor(theta, "feature", alpha, 0.0, hessian, solve)
+
+
+def newton_step(H: FloatArray, grad: FloatArray, x: FloatArray) -> FloatArray:
+    """The step ``p`` minimising ``1/2 p^T H p + grad^T p`` subject to ``x + p >= 0``.
+
+    The bound-constrained Newton model solved exactly, as a nonnegative least-squares
+    problem in ``z = x + p``: ``H = R^T R`` and ``min ||R z - b||`` over ``z >= 0`` with
+    ``R^T b = H x - grad`` (Lawson-Hanson, ``scipy.optimize.nnls``). Unlike a projected
+    Newton step, gates leave or enter the support only when the model asks for it.
+    """
+    from scipy.optimize import nnls
+
+    try:
+        R = scipy.linalg.cholesky(H, lower=False, check_finite=False)
+        b = scipy.linalg.solve_triangular(R, H @ x - grad, trans="T", check_finite=False)
+        z, _ = nnls(R, b, maxiter=50 * max(x.size, 1))
+        out: FloatArray = z - x
+        return out
+    except (np.linalg.LinAlgError, ValueError, RuntimeError):
+        # not positive definite numerically: projected Newton direction
+        fallback: FloatArray = np.asarray(
+            -np.linalg.lstsq(H, grad, rcond=None)[0], dtype=np.float64
+        )
+        return fallback
+
+
+def rational_step(
+    psi: float, gn2: FloatArray, step: FloatArray, H: FloatArray, beta: float
+) -> float:
+    """First trial step along ``step``: the minimiser of a rational model of ``f``.
+
+    Along ``theta + t p`` the data term ``psi(t) = 1/2 y^T S^{-1} y`` is a sum of terms
+    ``c / (1 + lambda t)`` (exactly one for one gate), which a quadratic model fits badly
+    far from the optimum: Newton steps then grow ``theta`` by a constant factor only.
+    ``psi ~ gamma + a / (1 + b t)`` is fitted to ``psi(0)``, ``psi'(0) = -1/2 sum p_i
+    ||g_i||^2`` and ``psi''(0) = p^T H p``, and ``gamma + a / (1 + b t) + beta^2/2 t sum p``
+    minimised in closed form. Returns ``t >= 1`` (1 when the model gives nothing better),
+    capped at ``MAX_EXPAND``; the Armijo test still decides.
+    """
+    d1 = -0.5 * float(gn2 @ step)
+    d2 = float(step @ H @ step)
+    e = 0.5 * beta * beta * float(step.sum())
+    if not (d1 < 0.0 and d2 > 0.0 and e > 0.0 and psi > 0.0):
+        return 1.0
+    b = -d2 / (2.0 * d1)
+    a = -d1 / b
+    ratio = a * b / e
+    if ratio <= 1.0:
+        return 1.0
+    return float(min(max((np.sqrt(ratio) - 1.0) / b, 1.0), MAX_EXPAND))
+
+
+def solve_gated_kernel(
+    X: FloatArray,
+    y: FloatArray,
+    D: BoolArray,
+    beta: float,
+    *,
+    tol: float = DEFAULT_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
+    warm_start: WarmStart = None,
+    problem: str = "gated",
+    cache: dict | None = None,
+) -> SolveResult:
+    """Gated group lasso (5) by projected Newton on ``theta`` (module docstring).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,)
+    D : bool ndarray of shape (n, P)
+    beta : float > 0
+    tol : float
+        Stop when the certified gap ``objective - dual_bound <= tol * |objective|``.
+    max_iter : int
+        Newton steps (each one factorisation of ``S`` plus its line search).
+    warm_start : SolveResult or dict, optional
+        ``{"W"}`` of shape (d, k), k <= P; ``theta_i = ||w_i|| / beta`` (exact at the
+        optimum of (5) for this beta, and the natural start on a beta path). A ReLU
+        result's ``U - V`` is used when no ``W`` is given.
+    problem : {"gated"}
+        Only labels the record.
+    cache : dict, optional
+        Kept between calls on the same ``X, D`` (``X X^T``, Gram blocks): pass one dict
+        along a beta path.
+
+    Returns
+    -------
+    SolveResult
+        ``solver="fast"``, ``extra["method"]="kernel_newton"`` (or the FISTA record, with
+        ``extra["handover"]``, when both forms exceed ``MAX_DIM``); ``extra`` holds
+        ``stop_reason``, ``n_factor``, the forms used and ``factor_time_s``.
+    """
+    t_start = time.perf_counter()
+    check_problem(problem, ("gated",), "the gated kernel-Newton solver")
+    X, y = F.check_data(X, y)
+    D = F.check_patterns(D, X.shape[0])
+    beta = F.check_beta(beta)
+    tol, max_iter = check_options(tol, max_iter)
+    d, P = X.shape[1], D.shape[1]
+    warm = warm_variables(warm_start)
+    if "W" in warm:
+        W0 = pad_columns(warm["W"], d, P, "W")
+    elif "U" in warm and "V" in warm:
+        W0 = pad_columns(np.asarray(warm["U"]) - np.asarray(warm["V"]), d, P, "U - V")
+    else:
+        W0 = np.zeros((d, P))
+
+    sys_ = KernelSystems(X, y, D, beta, cache)
+    Df = sys_.Df
+    if "theta" in warm:  # a predicted theta (beta path), zero for gates beyond its length
+        theta = np.zeros(P)
+        given = np.maximum(np.asarray(warm["theta"], dtype=np.float64).ravel()[:P], 0.0)
+        theta[: given.size] = np.where(np.isfinite(given), given, 0.0)
+    else:
+        theta = F.group_norms(W0) / beta
+    if not sys_.feasible(np.flatnonzero(theta > 0)):
+        theta = np.zeros(P)
+    fac = sys_.factor(theta)
+    best_obj, best_W, best_bound, best_v = 0.5 * float(y @ y), np.zeros((d, P)), 0.0, y
+    stop_reason, n_iter, n_backtracks = "max_iter", 0, 0
+    handover: str | None = None
+    while True:
+        alpha = fac.alpha
+        Gm = X.T @ (Df * alpha[:, None])  # g_i = X^T D_i alpha, (d, P)
+        gn2 = np.einsum("dp,dp->p", Gm, Gm)
+        support = np.flatnonzero(theta > 0.0)
+        W = np.zeros((d, P))
+        W[:, support] = Gm[:, support] * theta[support]
+        r = np.einsum("np,np->n", Df[:, support], X @ W[:, support]) - y
+        obj = 0.5 * float(r @ r) + beta * float(np.sqrt(gn2[support]) @ theta[support])
+        if obj < best_obj:
+            best_obj, best_W = obj, W
+        bound = scaled_dual_value(
+            float(alpha @ y), float(alpha @ alpha), float(np.sqrt(gn2.max())), beta
+        )
+        if bound > best_bound:
+            best_bound, best_v = bound, alpha
+        if gap_ok(best_obj, best_bound, tol):
+            stop_reason = "gap"
+            break
+        if n_iter >= max_iter:
+            break
+        n_iter += 1
+        grad = 0.5 * (beta * beta - gn2)
+        viol = np.flatnonzero((theta <= 0.0) & (grad < 0.0))
+        cap = max(ENTER_MIN, support.size)
+        enter = viol[np.argsort(grad[viol], kind="stable")[:cap]]
+        free = np.union1d(support, enter)
+        if not sys_.feasible(free):
+            handover = f"support of {free.size} gates exceeds MAX_DIM={MAX_DIM} in both forms"
+            break
+        H = fac.hessian(free, Gm)
+        H = 0.5 * (H + H.T)
+        H[np.diag_indices(free.size)] += 1e-13 * max(float(np.trace(H)), 1e-300)
+        step = newton_step(H, grad[free], theta[free])
+        if best_obj - best_bound <= LINEAR_DUAL_GAP * best_obj:
+            # dual candidate alpha(theta + p) to first order: its infeasibility is of second
+            # order, so it often certifies one factorisation early (THEORY.md Part D)
+            v = alpha - fac.solve(np.einsum("nk,nk->n", Df[:, free], X @ (Gm[:, free] * step)))
+            gv = F.group_norms(X.T @ (Df * v[:, None]))
+            bound = scaled_dual_value(float(v @ y), float(v @ v), float(gv.max()), beta)
+            if bound > best_bound:
+                best_bound, best_v = bound, v
+            if gap_ok(best_obj, best_bound, tol):
+                stop_reason = "gap"
+                break
+        t = rational_step(
+            fac.value - 0.5 * beta * beta * float(theta.sum()), gn2[free], step, H, beta
+        )
+        accepted = False
+        while t >= MIN_STEP:
+            trial = theta.copy()
+            trial[free] = np.maximum(theta[free] + t * step, 0.0)
+            if not sys_.feasible(np.flatnonzero(trial > 0.0)):
+                t = 1.0 if t > 1.0 else 0.5 * t
+                continue
+            new = sys_.factor(trial)
+            # rounding slack: near the optimum f changes by less than its last digits
+            slack = 1e-13 * abs(fac.value)
+            if new.value <= fac.value + ARMIJO * float(grad @ (trial - theta)) + slack:
+                accepted = True
+                break
+            t = 1.0 if t > 1.0 else 0.5 * t  # a failed expansion falls back to Newton's step
+            n_backtracks += 1
+        if not accepted:
+            stop_reason = "stalled"
+            break
+        theta, fac = trial, new
+
+    extra: dict[str, Any] = {
+        "stop_reason": stop_reason,
+        "n_factor": sys_.n_factor,
+        "n_factor_reused": sys_.n_reused,
+        "n_kernel_form": sys_.forms["kernel"],
+        "n_feature_form": sys_.forms["feature"],
+        "n_backtracks": n_backtracks,
+        "factor_time_s": sys_.seconds,
+    }
+    if handover is None:
+        extra["theta"] = theta
+        sys_.cache["last"] = (
+            fac  # S(theta) does not depend on beta: the next solve of a path reuses it
+        )
+    if handover is not None:
+        from harness.solvers.gated_fista import solve_gated_fista
+
+        res = solve_gated_fista(X, y, D, beta, tol=tol, warm_start={"W": best_W}, problem=problem)
+        info = {**res.extra, "handover": handover, "kernel_newton": extra}
+        return dataclasses.replace(res, time_s=time.perf_counter() - t_start, extra=info)
+    claimed = "optimal" if stop_reason == "gap" else stop_reason
+    if claimed == "stalled":
+        claimed = "inaccurate"
+    return build_result(
+        "gated",
+        X,
+        y,
+        D,
+        beta,
+        {"W": best_W},
+        solver="fast",
+        method="kernel_newton",
+        solver_version=__version__,
+        tol=tol,
+        claimed_status=claimed,
+        raw_status=stop_reason,
+        n_iter=n_iter,
+        t_start=t_start,
+        residuals=[best_v],
+        extra=extra,
+    )

@@ -1,0 +1,172 @@
+"""Projected Newton on the kernel weights of (5) (``gated_kernel``) vs Clarabel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness import formulations as F
+from harness.errors import InputError
+from harness.instances import gaussian_instance, make_rng
+from harness.patterns import sample_patterns
+from harness.solvers import gated_kernel as GK
+from harness.solvers.gated_kernel import KernelSystems, solve_gated_kernel
+from harness.solvers.path import solve_path
+from harness.solvers.reference import solve_gated_reference
+
+# (seed, n, d, P, labels, beta / beta_max); d * (active gates) below and above n, so both
+# factorisations (feature form, kernel form) are used
+CASES = [
+    (0, 20, 2, 10, "planted", 0.9),
+    (1, 30, 3, 20, "gaussian", 0.5),
+    (3, 50, 3, 30, "gaussian", 0.1),
+    (5, 25, 2, 15, "gaussian", 0.01),
+    (8, 45, 4, 30, "planted", 0.01),
+    (9, 30, 2, 12, "planted", 1e-3),
+    (12, 60, 3, 40, "planted", 1e-3),
+    (18, 25, 6, 30, "gaussian", 0.3),
+    (21, 20, 15, 8, "gaussian", 0.02),
+    (22, 40, 30, 12, "planted", 0.05),
+]
+REL_OBJ = 1e-6
+TOL = 1e-9
+
+
+def _instance(seed: int, n: int, d: int, P: int, labels: str) -> tuple[np.ndarray, ...]:
+    inst = gaussian_instance(n, d, seed, labels=labels, width=4, noise=0.1)
+    return inst.X, inst.y, sample_patterns(inst.X, P, make_rng(seed + 100)).D
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"seed{c[0]}-b{c[5]:g}")
+def test_kernel_newton_matches_clarabel(case: tuple) -> None:
+    seed, n, d, P, labels, frac = case
+    X, y, D = _instance(seed, n, d, P, labels)
+    beta = frac * F.beta_max(X, y, D)
+    res = solve_gated_kernel(X, y, D, beta, tol=TOL)
+    ref = solve_gated_reference(X, y, D, beta)
+    assert ref.ok and res.ok, (ref.raw_status, res.raw_status)
+    assert res.extra["method"] == "kernel_newton"
+    np.testing.assert_allclose(res.objective, ref.objective, rtol=REL_OBJ)
+    assert res.duality_gap is not None and res.dual_bound is not None
+    assert res.duality_gap <= TOL * res.objective * (1 + 1e-9)
+    assert res.dual_bound <= ref.objective * (1 + 1e-9)
+
+
+def test_both_forms_are_used_and_agree() -> None:
+    # the same problem factorised only in the kernel form (n x n) and in the cheaper one
+    X, y, D = _instance(22, 40, 30, 12, "planted")
+    beta = 0.3 * F.beta_max(X, y, D)
+    res = solve_gated_kernel(X, y, D, beta, tol=TOL)
+    assert res.extra["n_kernel_form"] > 0 and res.extra["n_feature_form"] > 0
+    theta = res.extra["theta"]
+    sys_ = KernelSystems(X, y, D, beta, None)
+    feat = sys_._feature(theta, np.flatnonzero(theta > 0))
+    kern = sys_._kernel(theta, np.flatnonzero(theta > 0))
+    np.testing.assert_allclose(feat.alpha, kern.alpha, rtol=1e-9, atol=1e-12)
+    Gm = X.T @ (D * kern.alpha[:, None])
+    free = np.arange(D.shape[1])
+    np.testing.assert_allclose(feat.hessian(free, Gm), kern.hessian(free, Gm), rtol=1e-7)
+
+
+def test_theta_is_the_primal_scale_and_alpha_the_residual() -> None:
+    # w_i = theta_i X^T D_i alpha with alpha = y - sum_i D_i X w_i (the ridge closed form),
+    # and ||X^T D_i alpha|| ~ beta on the support, so theta_i ~ ||w_i|| / beta
+    X, y, D = _instance(3, 50, 3, 30, "gaussian")
+    beta = 0.1 * F.beta_max(X, y, D)
+    res = solve_gated_kernel(X, y, D, beta, tol=TOL)
+    W, theta = res.variables["W"], res.extra["theta"]
+    alpha = y - F.gated_predict(X, D, W)
+    np.testing.assert_allclose(W, theta * (X.T @ (D * alpha[:, None])), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(theta, F.group_norms(W) / beta, rtol=1e-3, atol=1e-12)
+
+
+def test_a_reused_factor_equals_a_fresh_one_at_another_beta() -> None:
+    # S(theta) is free of beta: a path reuses the last factorisation, only f's linear
+    # term is recomputed
+    X, y, D = _instance(1, 30, 3, 20, "gaussian")
+    bmax = F.beta_max(X, y, D)
+    cache: dict = {}
+    res = solve_gated_kernel(X, y, D, 0.3 * bmax, tol=TOL, cache=cache)
+    theta = res.extra["theta"]
+    reused = KernelSystems(X, y, D, 0.2 * bmax, cache).factor(theta)
+    fresh = KernelSystems(X, y, D, 0.2 * bmax, None).factor(theta)
+    assert reused.alpha is cache["last"].alpha
+    np.testing.assert_allclose(reused.value, fresh.value, rtol=1e-12)
+    assert reused.value != cache["last"].value
+    free = np.arange(D.shape[1])
+    Gm = X.T @ (D * fresh.alpha[:, None])
+    np.testing.assert_allclose(reused.hessian(free, Gm), fresh.hessian(free, Gm), rtol=1e-8)
+
+
+def test_warm_starts_reach_the_same_optimum() -> None:
+    X, y, D = _instance(8, 45, 4, 30, "planted")
+    bmax = F.beta_max(X, y, D)
+    cold = solve_gated_kernel(X, y, D, 0.02 * bmax, tol=TOL)
+    from_w = solve_gated_kernel(X, y, D, 0.02 * bmax, tol=TOL, warm_start=cold)
+    from_theta = solve_gated_kernel(
+        X, y, D, 0.02 * bmax, tol=TOL, warm_start={"theta": 2.0 * cold.extra["theta"]}
+    )
+    assert cold.ok and from_w.ok and from_theta.ok
+    assert from_w.n_iter <= 1  # the optimum certifies itself
+    np.testing.assert_allclose(from_theta.objective, cold.objective, rtol=1e-8)
+
+
+def test_zero_is_optimal_above_beta_max() -> None:
+    X, y, D = _instance(1, 30, 3, 20, "gaussian")
+    res = solve_gated_kernel(X, y, D, 1.5 * F.beta_max(X, y, D), tol=TOL)
+    assert res.ok and res.n_active == 0 and res.n_iter == 0
+
+
+def test_max_iter_is_not_reported_optimal() -> None:
+    X, y, D = _instance(12, 60, 3, 40, "planted")
+    res = solve_gated_kernel(X, y, D, 1e-3 * F.beta_max(X, y, D), tol=TOL, max_iter=2)
+    assert res.status == "max_iter"
+
+
+def test_hands_over_to_fista_when_both_forms_are_too_large(monkeypatch) -> None:
+    X, y, D = _instance(3, 50, 3, 30, "gaussian")
+    beta = 0.1 * F.beta_max(X, y, D)
+    monkeypatch.setattr(GK, "MAX_DIM", 6)
+    res = solve_gated_kernel(X, y, D, beta, tol=TOL)
+    assert res.extra["method"] == "fista" and "handover" in res.extra
+    assert res.ok
+    ref = solve_gated_reference(X, y, D, beta)
+    np.testing.assert_allclose(res.objective, ref.objective, rtol=REL_OBJ)
+
+
+def test_path_shares_its_cache_and_agrees_with_cold_solves() -> None:
+    X, y, D = _instance(5, 25, 2, 15, "gaussian")
+    bmax = F.beta_max(X, y, D)
+    betas = list(np.geomspace(0.5, 0.005, 6) * bmax)
+    path = solve_path("gated", X, y, D, betas, tol=TOL)
+    assert all(r.extra["n_factor_reused"] == 1 for r in path[1:])
+    for beta, res in zip(betas, path):
+        cold = solve_gated_kernel(X, y, D, beta, tol=TOL)
+        assert res.ok and cold.ok
+        np.testing.assert_allclose(res.objective, cold.objective, rtol=1e-8)
+    cache: dict = {}
+    solve_gated_kernel(X, y, D, betas[0], tol=TOL, cache=cache)
+    assert cache["key"][2:4] == (X.shape, D.shape)
+    with pytest.raises(InputError, match="warm_start 'W'"):
+        solve_gated_kernel(X, y, D, betas[0], tol=TOL, warm_start={"W": np.ones((5, 2))})
+
+
+@pytest.mark.parametrize("frac", [1e-6, 1e-9, 1e-12])
+def test_tiny_beta_is_certified(frac: float) -> None:
+    # near interpolation (theta ~ 1/beta, S badly conditioned) the certificate, computed
+    # from the returned W and residual candidates by certify.build_result, still closes
+    X, y, D = _instance(2, 60, 5, 40, "planted")
+    res = solve_gated_kernel(X, y, D, frac * F.beta_max(X, y, D), tol=1e-8)
+    assert res.ok, (res.raw_status, res.duality_gap, res.objective)
+    assert res.duality_gap is not None and res.duality_gap <= 1e-8 * res.objective
+
+
+def test_duplicated_patterns_do_not_change_the_optimum() -> None:
+    # identical kernels K_i = K_j make the Newton matrix singular along theta_i - theta_j
+    X, y, D = _instance(5, 50, 4, 20, "planted")
+    D2 = np.concatenate([D, D[:, :5]], axis=1)
+    beta = 0.05 * F.beta_max(X, y, D)
+    one = solve_gated_kernel(X, y, D, beta, tol=TOL)
+    two = solve_gated_kernel(X, y, D2, beta, tol=TOL)
+    assert one.ok and two.ok
+    np.testing.assert_allclose(two.objective, one.objective, rtol=1e-8)
