@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 .DEFAULT_GOAL := help
 FIGS   := fig1 fig2 fig3 fig4 fig5 fig6 fig7 fig8 shallow1 shallow2 deep1 deep2
 
-.PHONY: help install lint typecheck test test-fast reproduce data demo bench bench-full clean-results \
+.PHONY: help install lint typecheck test test-fast reproduce data demo bench bench-full bench-gated clean-results \
         check figures report fig-shallow table1 fig-deep $(FIGS)
 
 help: ## list the targets
@@ -81,11 +81,16 @@ BENCH_PY ?= $(PY)
 bench: $(STAMP) ## solver (quick sizes), regimes (small beta, cheap in P, beta path) and sweep benchmarks -> results/bench/
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes quick --repeats 3 --out results/bench
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_relu_regimes.py --sizes quick --out results/bench
+	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_gated.py --sizes quick --repeats 3 --out results/bench
 	$(PY) benchmarks/bench_sweep.py --out results/bench
 
 bench-full: $(STAMP) ## the issue-7 sizes incl. (5000,50,500); about 1 h, mostly Clarabel
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes full --repeats 3 --slow-seconds 60 --out results/bench
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_relu_regimes.py --sizes full --out results/bench
+	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_gated.py --sizes full --repeats 3 --out results/bench
+
+bench-gated: $(STAMP) ## gated (5) vs pyscnn R-FISTA (MNIST, issue-7 sizes) and the warm-started beta path -> results/bench/gated_*.{csv,md}
+	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_gated.py --sizes $(or $(SIZES),quick) --repeats 3 --out results/bench
 
 bench-brackets: $(STAMP) ## p* bracket width and time, new vs old lower end (SIZES=quick stops at n = 80) -> results/bench/brackets.csv
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_brackets.py --sizes $(or $(SIZES),full) --seeds 3 --out results/bench
