@@ -55,6 +55,10 @@ class Registry(Mapping[str, T], Generic[T]):
         """The item ``name`` if it is registered already (does not run ``load``)."""
         return self._items.get(name)
 
+    def registered_names(self) -> list[str]:
+        """Names registered so far, sorted (does not run ``load``)."""
+        return sorted(self._items)
+
     def _loaded(self) -> dict[str, T]:
         if self._load is not None:
             load, self._load = self._load, None

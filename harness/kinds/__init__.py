@@ -115,6 +115,37 @@ def _import_kind_modules() -> None:
 
 KINDS: Registry[Kind] = Registry("kind", error=SpecError, load=_import_kind_modules)
 
+#: The names the modules of this package register. The spec loader refuses any other name
+#: (unless registered at run time) without importing the kind modules, so a misspelt kind is
+#: a fast one-line error (issue 11); ``tests/kinds/test_kind_names.py`` keeps this list equal
+#: to what the modules register.
+BUILTIN_KINDS: tuple[str, ...] = (
+    "chernoff_rank",
+    "coupling",
+    "deep_fmnist",
+    "deep_synthetic",
+    "deep_uci",
+    "kappa",
+    "maxcut",
+    "regularization",
+    "relaxation_gap",
+    "relaxation_gap_small",
+    "relaxation_width",
+    "ridge",
+    "shallow_multi",
+    "shallow_single",
+    "sharpness",
+    "stationary",
+    "synthetic_cost",
+)
+
+
+def is_kind_name(name: str) -> bool:
+    """Whether ``name`` is a kind, without importing the kind modules when it is not one."""
+    if name in BUILTIN_KINDS or KINDS.registered(name) is not None:
+        return name in KINDS
+    return False
+
 
 def register_kind(
     name: str,

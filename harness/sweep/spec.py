@@ -163,9 +163,8 @@ def parse_spec(data: Mapping[str, Any], path: str = "<dict>") -> Spec:
     }
 
     kind = top["kind"]
-    kinds = _registered_kinds()
-    if kind not in kinds:
-        ctx.fail("kind", f"must be one of {sorted(kinds)}. Got {kind!r}.")
+    if not _is_kind_name(kind):
+        ctx.fail("kind", f"must be one of {_known_kind_names()}. Got {kind!r}.")
     kp = _kind_info(kind)
     table_fields = {*S.INSTANCE_FIELDS, *S.SOLVER_POINT_NAMES.values()}
     extra = {k: c for k, c in kp.params.items() if k not in table_fields}
@@ -251,10 +250,17 @@ def _check_quantities(ctx: _Ctx, value: Any, kind: str, kp: Kind) -> str | None:
     return ",".join(sorted(value))
 
 
-def _registered_kinds() -> list[str]:
-    from harness.kinds import KINDS
+def _is_kind_name(kind: str) -> bool:
+    from harness.kinds import is_kind_name
 
-    return KINDS.names()
+    return is_kind_name(kind)
+
+
+def _known_kind_names() -> list[str]:
+    """Built-in kinds plus any registered at run time (imports no kind module)."""
+    from harness.kinds import BUILTIN_KINDS, KINDS
+
+    return sorted({*BUILTIN_KINDS, *KINDS.registered_names()})
 
 
 def _kind_info(kind: str) -> Kind:
