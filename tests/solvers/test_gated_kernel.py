@@ -170,3 +170,38 @@ def test_duplicated_patterns_do_not_change_the_optimum() -> None:
     two = solve_gated_kernel(X, y, D2, beta, tol=TOL)
     assert one.ok and two.ok
     np.testing.assert_allclose(two.objective, one.objective, rtol=1e-8)
+
+
+# -- FISTA on a working set of gates (gated_fista), and the route to it ---------------------
+@pytest.mark.parametrize("frac", [0.3, 0.05, 1e-3])
+def test_working_set_fista_equals_full_fista_and_clarabel(frac: float) -> None:
+    # many gates, few active: the working set must stay well below P and reach the same
+    # certified optimum as FISTA over all gates and as Clarabel
+    from harness.solvers.gated_fista import solve_gated_fista
+
+    X, y, D = _instance(31, 80, 3, 120, "planted")
+    beta = frac * F.beta_max(X, y, D)
+    ws = solve_gated_fista(X, y, D, beta, tol=TOL)
+    full = solve_gated_fista(X, y, D, beta, tol=TOL, working_set=False)
+    ref = solve_gated_reference(X, y, D, beta)
+    assert ws.ok and full.ok and ref.ok, (ws.raw_status, full.raw_status, ref.raw_status)
+    np.testing.assert_allclose(ws.objective, ref.objective, rtol=REL_OBJ)
+    np.testing.assert_allclose(ws.objective, full.objective, rtol=REL_OBJ)
+    assert ws.duality_gap is not None and ws.duality_gap <= TOL * ws.objective * (1 + 1e-9)
+    assert ws.dual_bound is not None and ws.dual_bound <= ref.objective * (1 + 1e-9)
+    sizes = ws.extra["working_set_sizes"]
+    assert sizes and max(sizes) < D.shape[1]
+    assert set(full.extra["working_set_sizes"]) == {D.shape[1]}
+
+
+def test_large_n_and_dP_route_to_working_set_fista(monkeypatch: pytest.MonkeyPatch) -> None:
+    # n > MAX_DIM and d P > MAX_DIM: no Newton step is tried, FISTA runs from the start
+    monkeypatch.setattr(GK, "MAX_DIM", 40)
+    X, y, D = _instance(32, 60, 4, 30, "planted")
+    beta = 0.1 * F.beta_max(X, y, D)
+    res = solve_gated_kernel(X, y, D, beta, tol=TOL)
+    ref = solve_gated_reference(X, y, D, beta)
+    assert res.ok and ref.ok
+    assert res.extra["method"] == "fista" and "exceed MAX_DIM=40" in res.extra["handover"]
+    assert "kernel_newton" not in res.extra
+    np.testing.assert_allclose(res.objective, ref.objective, rtol=REL_OBJ)
