@@ -1,7 +1,7 @@
 """Figure 2 of Kim & Pilanci (coupling lemma), THEORY.md §A3 (A2) / §A8: preserved patterns.
 
 Reads the ``coupling`` results table (:mod:`harness.kinds.coupling`) and draws, for each
-dataset (one column of panels), ``frac_neuron(t)`` (top) and ``frac_entry(t)`` (bottom)
+dataset and, when the table has several ``n``, each ``n`` (one column of panels), ``frac_neuron(t)`` (top) and ``frac_entry(t)`` (bottom)
 against the optimisation step ``t`` on a symmetric-log axis (so step 0, where both are 1
 by definition, is shown), and below them the relative objective ``L(theta_t) / L(theta_0)``
 (column ``loss_rel``, when present), which shows how far training got: a fraction stays
@@ -81,7 +81,12 @@ def plot_coupling(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
             "coupling figure: the results table has no recorded steps (final == False)"
         )
 
-    datasets = sorted(trace["dataset"].unique())
+    # one column per dataset, and per n when several n were run (pooling n would mix curves)
+    col_keys = ["dataset"]
+    if "n" in trace.columns and trace["n"].nunique() > 1:
+        col_keys.append("n")
+    columns = [c if isinstance(c, tuple) else (c,) for c in trace.groupby(col_keys).groups]
+    columns.sort(key=lambda c: (str(c[0]), *(float(v) for v in c[1:])))
     widths = sorted(trace["width"].unique())
     schedules = sorted(
         {(str(m), float(lr)) for m, lr in zip(trace["method"], trace["lr"])},
@@ -96,7 +101,7 @@ def plot_coupling(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     if "loss_rel" in trace.columns and trace["loss_rel"].notna().any():
         panels.append(("loss_rel", "lr"))
     nrows = len(panels)
-    ncols = len(datasets)
+    ncols = len(columns)
     fig, axes = plt.subplots(
         nrows,
         ncols,
@@ -106,14 +111,16 @@ def plot_coupling(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
         sharey="row",
     )
     keys = ["dataset", "width", "method", "lr"]
-    for j, ds in enumerate(datasets):
-        sub = trace[trace["dataset"] == ds]
+    for j, ck in enumerate(columns):
+        ds = ck[0]
+        in_col = np.logical_and.reduce([trace[k] == v for k, v in zip(col_keys, ck)])
+        sub = trace[in_col]
         for (w, meth, lr), g in sub.groupby(["width", "method", "lr"], dropna=False):
             style = styles[(str(meth), float(lr))]
             for row, (col, _) in enumerate(panels):
                 q = quartiles(g, "step", col)
                 median_band(axes[row, j], q, colors[w], ls=style, marker=None, alpha=0.15)
-        fin_ds = fin[fin["dataset"] == ds]
+        fin_ds = fin[np.logical_and.reduce([fin[k] == v for k, v in zip(col_keys, ck)])]
         n_div = int((fin_ds["status"] == "diverged").sum()) if "status" in fin_ds else 0
         title = (
             f"{ds}: n={_one_value(sub, 'n')}, d={_one_value(sub, 'd')}, "
@@ -150,8 +157,17 @@ def plot_coupling(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     handles: list[Any] = [
         Line2D([], [], color=colors[w], lw=2, label=f"m = {int(w)}") for w in widths
     ]
+    scaled = "lr_scaling" in df.columns and (df["lr_scaling"].astype(str) == "1/m").any()
+    ref = _one_value(df, "lr_width_ref") if scaled else ""
     handles += [
-        Line2D([], [], color="black", ls=styles[s], lw=1.4, label=f"{s[0]}, lr = {s[1]:g}")
+        Line2D(
+            [],
+            [],
+            color="black",
+            ls=styles[s],
+            lw=1.4,
+            label=f"{s[0]}, lr = {s[1]:g}" + (f" x {ref}/m" if scaled else ""),
+        )
         for s in schedules
     ]
     axes[0, -1].legend(handles=handles, fontsize=7, loc="lower left", framealpha=0.85)

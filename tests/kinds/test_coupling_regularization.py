@@ -369,6 +369,25 @@ def test_plot_coupling_draws_the_tables_numbers(
             assert_curve(figs[0], medians(rows, "step", col))
 
 
+def test_plot_coupling_draws_one_column_per_n(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With several n, each (dataset, n) gets its own panels: curves are not pooled over n."""
+    from figure_data import assert_curve, medians, saved_figures
+
+    base = _coupling_trace_table()
+    other = base.assign(n=100, frac_neuron=base["frac_neuron"] * 0.5)
+    table = pd.concat([base, other], ignore_index=True)
+    with saved_figures(monkeypatch) as figs:
+        plot_coupling(table, tmp_path)
+    titles = [ax.get_title() for ax in figs[0].axes if ax.get_title()]
+    assert len(titles) == 2 * table["dataset"].nunique()
+    assert any("n=50" in t for t in titles) and any("n=100" in t for t in titles)
+    trace = table[~table["final"]]
+    for _, rows in trace.groupby(["dataset", "n", "width", "lr"]):
+        assert_curve(figs[0], medians(rows, "step", "frac_neuron"))
+
+
 def test_plot_regularization_draws_the_tables_numbers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
