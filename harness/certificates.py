@@ -72,7 +72,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
 
+from harness import certificates_rlt
 from harness import formulations as F
+from harness.certificates_rlt import RLT_SOLVERS
 from harness.diagnostics.maxcut import (
     EXACT_MAX_N,
     max_binary_quadratic_exact,
@@ -90,8 +92,7 @@ LOWER_METHODS = ("auto", "rlt", "joint", "scaled")
 #: Largest ``n`` for which ``lower="auto"`` uses ``"rlt"`` (``"joint"`` above): the lifted
 #: RLT SDP has O(n^2) multipliers and a PSD block of size ``1 + d + n`` per side.
 RLT_MAX_N = 40
-#: SDP solvers of the ``"rlt"`` lower end (:mod:`harness.certificates_rlt`).
-RLT_SOLVERS = ("clarabel", "scs")
+
 
 IntArray = NDArray[np.intp]
 
@@ -1159,13 +1160,11 @@ def _rlt_lower(
     With ``D_all``, ``M_hat`` is also capped by bound 2 over all patterns. Returns
     ``(0, "trivial_zero")`` when the solve gave nothing (the caller then runs ``"joint"``).
     """
-    from harness.certificates_rlt import rlt_dual_point
-
-    lb = rlt_dual_point(X, y, beta, solver=solver)
+    lb = certificates_rlt.rlt_dual_point(X, y, beta, solver=solver)
     if lb.v is None:
         records.append({"stage": "partD", "candidate": "rlt_sdp", "lower": 0.0, "failed": True})
         return 0.0, "trivial_zero"
-    M_hat, M_method = lb.M_hat.value, lb.M_hat.method
+    M_hat, M_method = lb.M_hat, "lifted_rlt"
     if D_all is not None:
         g = float(F.group_norms(X.T @ (D_all * lb.v[:, None])).max(initial=0.0)) * (1 + 1e-12)
         if g < M_hat:
@@ -1179,7 +1178,7 @@ def _rlt_lower(
             "t": t,
             "M_hat": M_hat,
             "M_hat_method": M_method,
-            "time_s": lb.M_hat.time_s,
+            "time_s": lb.time_s,
         }
     )
     if value <= 0.0:

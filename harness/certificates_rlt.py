@@ -29,7 +29,8 @@ SDP (Part D "Optimizing v instead of scaling one candidate"): ``Z`` is linear in
 the multipliers, so ``max v^T y - ||v||^2/2`` subject to ``Z(+v) <= 0``, ``Z(-v) <= 0``,
 ``rho_+-  <= beta`` is convex (no sign pattern is fixed). The point is then certified in
 numpy and scaled (Part D "Scaling"). ``O(n^2)`` multipliers per side and a PSD block of
-size ``1 + d + n``, so ``lower="auto"`` uses it for ``n <= RLT_MAX_N`` (re-exported here).
+size ``1 + d + n``, so ``lower="auto"`` of :func:`harness.certificates.certified_bracket`
+uses it for ``n <= RLT_MAX_N`` only.
 """
 
 from __future__ import annotations
@@ -42,25 +43,12 @@ from typing import Any
 
 import numpy as np
 
-from harness.certificates import (
-    RLT_MAX_N,
-    RLT_SOLVERS,
-    DualNormBound,
-    LowerBound,
-    dual_lower_bound,
-)
 from harness.errors import InputError
 from harness.formulations import FloatArray
 
+#: SDP solvers of the RLT certificate (options of cvxpy).
+RLT_SOLVERS = ("clarabel", "scs")
 #: Names of the multipliers of one side, in the order of :class:`LiftedMultipliers`.
-__all__ = [
-    "RLT_MAX_N",
-    "LiftedMultipliers",
-    "certify_lifted",
-    "lifted_bound",
-    "lifted_matrix",
-    "rlt_dual_point",
-]
 _NAMES = ("rho", "sigma", "gamma1", "gamma2", "eta", "lam1", "lam2", "lam3")
 
 
@@ -116,6 +104,8 @@ def certify_lifted(X: FloatArray, w: FloatArray, m: LiftedMultipliers) -> float:
     """Certified ``>= M_+(w) = max_{||u|| <= 1} w^T (X u)_+`` from ANY multipliers, eq. (RLT)."""
     Z = lifted_matrix(X, w, m)
     Z[0, 0] -= float(m.rho)
+    if not np.all(np.isfinite(Z)):
+        return math.inf
     lam_max = float(np.linalg.eigvalsh(Z)[-1])
     trace_cap = (2.0 + float(np.linalg.norm(X, 2)) ** 2) * (1.0 + 1e-12)
     margin = 8.0 * Z.shape[0] * np.finfo(float).eps * float(np.abs(Z).sum())
@@ -186,21 +176,29 @@ def lifted_bound(
     return min(certify_lifted(X, w, m), crude), m
 
 
+@dataclass(frozen=True)
+class RLTDualPoint:
+    """A dual point ``v`` and a certified ``M_hat >= M(v)`` (``v`` None: the solve failed)."""
+
+    v: FloatArray | None
+    M_hat: float
+    time_s: float
+
+
 def rlt_dual_point(
     X: FloatArray,
     y: FloatArray,
     beta: float,
     *,
-    candidate: str = "rlt_sdp",
     solver: str = "clarabel",
-) -> LowerBound:
-    """Certified lower bound on p* from the dual point of one lifted RLT SDP, Part D.
+) -> RLTDualPoint:
+    """Dual point of one lifted RLT SDP and its certified ``M_hat >= M(v)``, Part D.
 
     ``max v^T y - ||v||^2 / 2`` subject to the (RLT) certificate of ``M_+(+v)`` and of
-    ``M_+(-v)`` being ``<= beta`` (one convex SDP, module docstring). The returned bound is
-    recomputed in numpy: ``M_hat = max`` of :func:`certify_lifted` on both sides at the
-    solver's point and multipliers, then ``LB(v)`` of Part D "Scaling" -- a lower bound on
-    p* whatever the solver returned (0 and ``M_hat = inf`` when it returned nothing).
+    ``M_+(-v)`` being ``<= beta`` (one convex SDP, module docstring). ``M_hat`` is
+    recomputed in numpy: the max of :func:`certify_lifted` on both sides at the solver's
+    point and multipliers, valid whatever the solver returned. The lower bound is then
+    Part D "Scaling" (:func:`harness.certificates.dual_lower_bound`).
     """
     _check_solver(solver)
     import cvxpy as cp
@@ -209,7 +207,7 @@ def rlt_dual_point(
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n = X.shape[0]
-    fail = LowerBound(0.0, candidate, 0.0, DualNormBound(math.inf, "lifted_rlt", 0.0))
+    fail = RLTDualPoint(None, math.inf, 0.0)
     # scaled coordinates: Xs = X / xs (unit rms entries), v = bs v_s with bs = beta / xs,
     # so that M(v; X) = beta M(v_s; Xs) and the constraint reads rho <= 1
     xs = float(np.sqrt(np.mean(X * X))) or 1.0
@@ -227,7 +225,7 @@ def rlt_dual_point(
         _solve(prob, solver)
     except cp.error.SolverError:
         return fail
-    if v.value is None:
+    if v.value is None or not np.all(np.isfinite(v.value)):
         return fail
     vs = np.asarray(v.value, dtype=np.float64)
     Ms = []
@@ -237,10 +235,9 @@ def rlt_dual_point(
             return fail
         Ms.append(certify_lifted(Xs, sign * vs, m))
     M_hat = beta * max(max(Ms), 0.0) * (1.0 + 1e-12)
-    vv = bs * vs
-    Mb = DualNormBound(value=M_hat, method="lifted_rlt", time_s=time.perf_counter() - t0)
-    value, scale = dual_lower_bound(vv, y, beta, M_hat)
-    return LowerBound(value=value, candidate=candidate, t=scale, M_hat=Mb, v=vv)
+    if not math.isfinite(M_hat):
+        return fail
+    return RLTDualPoint(v=bs * vs, M_hat=M_hat, time_s=time.perf_counter() - t0)
 
 
 def _solve(prob: Any, solver: str) -> None:
