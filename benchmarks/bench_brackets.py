@@ -1,9 +1,12 @@
 """Certified p* bracket: relative width and time per point, new lower end against the old one.
 
-For each point both lower-end methods of :func:`harness.certificates.certified_bracket` run
-on the same instance with the same seed: ``lower="scaled"`` (the previous method: each
-residual scaled with the subset/SDP bound of THEORY.md Part D) and ``lower="joint"`` (dual
-point and certificate optimised together, with triangle cuts, then combined). Everything
+For each point the chosen lower-end methods of :func:`harness.certificates.certified_bracket`
+run on the same instance with the same seed (``--methods``, default ``joint rlt``):
+``"scaled"`` (each residual scaled with the subset/SDP bound of THEORY.md Part D),
+``"joint"`` (dual point and subset certificate optimised together, with triangle cuts, then
+combined) and ``"rlt"`` (dual point of one lifted SDP of ``M(v)`` with RLT inequalities,
+:mod:`harness.certificates_rlt`; ``lower="auto"`` uses it for ``n <= RLT_MAX_N``). The
+table compares the first method (old) with the last (new). Everything
 else is the paper spec's bracket (``relaxation_gap`` at paper scale): planted width-5
 teacher, noise 0.1, c = n/d = 4, beta = 0.1 beta_max (beta_max over 2000 Gaussian patterns
 and the patterns of +-X^T y, as the kind does), the fast solver, 4 GD restarts of 3000
@@ -15,7 +18,7 @@ Nothing is asserted: the table is printed and written to ``OUT/brackets.csv`` (a
 Timings depend on the machine's load; compare the two methods within one run.
 
 Usage: ``python benchmarks/bench_brackets.py [--sizes quick|full] [--seeds 3] [--out DIR]
-[--n N ...] [--first-seed S] [--no-gaussian]`` (``quick``: n in {40, 80}; ``full``: n in {40, 80, 160, 320};
+[--n N ...] [--gaussian-n N ...] [--first-seed S] [--no-gaussian] [--methods M ...]`` (``quick``: n in {40, 80}; ``full``: n in {40, 80, 160, 320};
 ``--n`` replaces the planted sizes).
 """
 
@@ -40,7 +43,8 @@ from harness.solvers.registry import solve
 
 SIZES = {"quick": (40, 80), "full": (40, 80, 160, 320)}
 GAUSSIAN_N = (20, 30)  # d = 3: p* by enumeration
-METHODS = ("scaled", "joint")
+METHODS = ("scaled", "joint", "rlt")
+DEFAULT_METHODS = ("joint", "rlt")
 FIELDS = (
     "labels",
     "n",
@@ -55,6 +59,7 @@ FIELDS = (
     "lower_method",
     "upper_method",
     "time_s",
+    "load1",
 )
 
 
@@ -74,13 +79,15 @@ def _exact_pstar(X: np.ndarray, y: np.ndarray, beta: float) -> float:
     return float(res.objective) if res.ok else math.nan
 
 
-def _point(labels: str, n: int, d: int, seed: int, exact: bool) -> list[dict[str, Any]]:
+def _point(
+    labels: str, n: int, d: int, seed: int, exact: bool, methods: tuple[str, ...]
+) -> list[dict[str, Any]]:
     inst = gaussian_instance(n, d, seed, labels=labels, width=5, noise=0.1)
     X, y = inst.X, inst.y
     beta = _beta(X, y, seed)
     pstar = _exact_pstar(X, y, beta) if exact else math.nan
     rows = []
-    for method in METHODS:
+    for method in methods:
         t0 = time.perf_counter()
         br = certified_bracket(
             X,
@@ -114,12 +121,14 @@ def _point(labels: str, n: int, d: int, seed: int, exact: bool) -> list[dict[str
                 "lower_method": br.lower_method,
                 "upper_method": br.upper_method,
                 "time_s": elapsed,
+                "load1": os.getloadavg()[0],
             }
         )
         print(
             f"{labels:8s} n={n:4d} d={d:3d} seed={seed} {method:6s} "
+            f"LB={br.pstar_lower:.6g} UB={br.pstar_upper:.6g} "
             f"rel_width={br.rel_width:.4f} LB/p*={rows[-1]['lb_over_pstar']:.3f} "
-            f"time={elapsed:.1f}s",
+            f"time={elapsed:.1f}s load1={rows[-1]['load1']:.2f}",
             flush=True,
         )
     return rows
@@ -135,35 +144,34 @@ def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def _table(rows: list[dict[str, Any]], methods: tuple[str, ...]) -> str:
+    """Medians per (labels, n): old = ``methods[0]``, new = ``methods[-1]``."""
+    old, new = methods[0], methods[-1]
     keys = sorted(
         {(r["labels"], r["n"], r["d"]) for r in rows}, key=lambda k: (k[0] != "planted", k[1])
     )
     out = [
-        "| labels | n | d | median rel_width old | new | median LB/p* old | new "
-        "| median time old (s) | new (s) | time new/old |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"old = {old}, new = {new}",
+        "| labels | n | d | seeds | median rel_width old | new | median LB/p* old | new "
+        "| median time old (s) | new (s) | median extra s/point |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for lab, n, d in keys:
         sel = {
             m: [r for r in rows if (r["labels"], r["n"], r["method"]) == (lab, n, m)]
-            for m in METHODS
+            for m in (old, new)
         }
-        med = {m: float(np.median([r["rel_width"] for r in sel[m]])) for m in METHODS}
-        lbp = {m: float(np.median([r["lb_over_pstar"] for r in sel[m]])) for m in METHODS}
-        tm = {m: float(np.median([r["time_s"] for r in sel[m]])) for m in METHODS}
-        ratio = float(
-            np.median(
-                [
-                    b["time_s"] / a["time_s"]
-                    for a, b in zip(sel["scaled"], sel["joint"], strict=True)
-                ]
-            )
+        med = {m: float(np.median([r["rel_width"] for r in sel[m]])) for m in sel}
+        lbp = {m: float(np.median([r["lb_over_pstar"] for r in sel[m]])) for m in sel}
+        tm = {m: float(np.median([r["time_s"] for r in sel[m]])) for m in sel}
+        extra = float(
+            np.median([b["time_s"] - a["time_s"] for a, b in zip(sel[old], sel[new], strict=True)])
         )
-        lb_txt = " | ".join("–" if math.isnan(lbp[m]) else f"{lbp[m]:.3f}" for m in METHODS)
+        seeds = ",".join(str(r["seed"]) for r in sel[old])
+        lb_txt = " | ".join("–" if math.isnan(lbp[m]) else f"{lbp[m]:.3f}" for m in (old, new))
         out.append(
-            f"| {lab} | {n} | {d} | {med['scaled']:.3f} | {med['joint']:.3f} | {lb_txt} "
-            f"| {tm['scaled']:.1f} | {tm['joint']:.1f} | {ratio:.2f} |"
+            f"| {lab} | {n} | {d} | {seeds} | {med[old]:.4f} | {med[new]:.4f} | {lb_txt} "
+            f"| {tm[old]:.1f} | {tm[new]:.1f} | {extra:+.1f} |"
         )
     return "\n".join(out)
 
@@ -178,18 +186,32 @@ def main() -> None:
     )
     parser.add_argument("--first-seed", type=int, default=0, help="seeds first..first+seeds-1")
     parser.add_argument("--no-gaussian", action="store_true", help="skip the Gaussian-label rows")
+    parser.add_argument(
+        "--gaussian-n", type=int, nargs="+", default=list(GAUSSIAN_N), help="Gaussian-label n"
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=list(DEFAULT_METHODS),
+        help="lower-end methods, old first, new last",
+    )
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error("--seeds must be >= 1")
+    methods = tuple(args.methods)
     rows: list[dict[str, Any]] = []
-    for n in () if args.no_gaussian else GAUSSIAN_N:
+    for n in () if args.no_gaussian else args.gaussian_n:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            rows += _point("gaussian", n, 3, seed, exact=True)
+            rows += _point("gaussian", n, 3, seed, exact=True, methods=methods)
+            _write_csv(rows, args.out / "brackets.csv")
     for n in args.n or SIZES[args.sizes]:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            rows += _point("planted", n, n // 4, seed, exact=False)
-    _write_csv(rows, args.out / "brackets.csv")
-    print(_table(rows))
+            rows += _point("planted", n, n // 4, seed, exact=False, methods=methods)
+            _write_csv(rows, args.out / "brackets.csv")
+    print(_table(rows, methods))
+    loads = [r["load1"] for r in rows]
+    print(f"1-minute load average over the run: {min(loads):.2f}-{max(loads):.2f}")
     print(f"wrote {args.out / 'brackets.csv'}")
 
 

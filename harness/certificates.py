@@ -21,9 +21,16 @@ Lower bounds are certificates by weak duality, never heuristics:
   (:func:`harness.formulations.relu_dual_bound` with the solver's cone multipliers) is a
   lower bound on p*, and the bracket is ``exact`` when it meets the upper bound to
   ``exact_rtol``.
-* otherwise, Part D, two methods (option ``lower``):
+* otherwise, Part D, option ``lower`` (default ``"auto"``: ``"rlt"`` for ``n <= RLT_MAX_N``,
+  ``"joint"`` above, :func:`resolve_lower`):
 
-  - ``"joint"`` (default): the residual of the best relaxed solution (and any caller-given
+  - ``"rlt"``: the dual point of one convex SDP, ``max v^T y - ||v||^2/2`` subject to a
+    lifted SDP relaxation of ``M(v)`` in ``(u, (X u)_+)`` strengthened with RLT
+    (McCormick) products, dualised so that its multipliers certify ``M_hat >= M(v)`` in
+    numpy whatever the solver did (:mod:`harness.certificates_rlt`). Unlike the subset
+    bound it keeps the cone geometry (``f_i (f_i - x_i^T u) = 0``), so mixed-sign ``v`` are
+    not penalised. O(n^2) multipliers: small ``n`` only.
+  - ``"joint"``: the residual of the best relaxed solution (and any caller-given
     ``dual_candidates``, e.g. the relaxation's residual at the rule's pattern count) starts
     :func:`optimized_dual_point`, which optimises the dual point ``v`` together with its
     certificate ``M_hat >= M(v)`` (the subset bound below in eigenvalue form, tightened by
@@ -65,7 +72,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
 
+from harness import certificates_rlt
 from harness import formulations as F
+from harness.certificates_rlt import RLT_SOLVERS
 from harness.diagnostics.maxcut import (
     EXACT_MAX_N,
     max_binary_quadratic_exact,
@@ -79,7 +88,11 @@ from harness.solvers.registry import solve
 #: Largest predicted arrangement size for which the exact path solves (2) by default.
 DEFAULT_ENUMERATE_CAP = 2000
 #: Lower-end methods of :func:`certified_bracket`.
-LOWER_METHODS = ("joint", "scaled")
+LOWER_METHODS = ("auto", "rlt", "joint", "scaled")
+#: Largest ``n`` for which ``lower="auto"`` uses ``"rlt"`` (``"joint"`` above): the lifted
+#: RLT SDP has O(n^2) multipliers and a PSD block of size ``1 + d + n`` per side.
+RLT_MAX_N = 40
+
 
 IntArray = NDArray[np.intp]
 
@@ -95,6 +108,7 @@ class DualNormBound:
         ``"enumerated_patterns"`` (bound 2 over all patterns), ``"subset_exact"`` /
         ``"subset_sdp"`` (refined bound 3, exact enumeration / certified SDP),
         ``"subset_joint"`` (refined bound 3 with triangle cuts, :func:`optimized_dual_point`),
+        ``"lifted_rlt"`` (lifted RLT SDP of ``M(v)``, :mod:`harness.certificates_rlt`),
         ``"spectral"`` (bound 4).
     time_s : float
     """
@@ -126,8 +140,8 @@ class Bracket:
     lower_method : str
         ``"full_dual"`` (dual bound of (2) on all patterns), ``"partD_<M>[<candidate>]"``
         (Part D scaling of a candidate ``v`` in {``relu_cg``, ``nonconvex_gd``,
-        ``full_residual``, ``candidate<k>``} with ``M_hat`` from ``<M>`` in
-        {``subset_joint``, ``subset_exact``, ``subset_sdp``, ``spectral``,
+        ``full_residual``, ``candidate<k>``, ``rlt_sdp``} with ``M_hat`` from ``<M>`` in
+        {``lifted_rlt``, ``subset_joint``, ``subset_exact``, ``subset_sdp``, ``spectral``,
         ``enumerated_patterns``}, see :class:`DualNormBound`), ``"partD_combination"``
         (:func:`best_combination`) or ``"trivial_zero"`` (``p* >= 0``).
     upper_method : str
@@ -875,7 +889,8 @@ def certified_bracket(
     sdp_solver: str = "spectral",
     exact_max_n: int = EXACT_MAX_N,
     exact_rtol: float = 1e-6,
-    lower: str = "joint",
+    lower: str = "auto",
+    rlt_solver: str = "clarabel",
     dual_candidates: Sequence[FloatArray] = (),
     joint_max_iter: int = 1000,
     triangle_rounds: int = 3,
@@ -912,12 +927,18 @@ def certified_bracket(
         Largest support enumerated exactly in bound 3.
     exact_rtol : float
         ``exact`` when ``width <= exact_rtol * max(1, |pstar_upper|)``.
-    lower : {"joint", "scaled"}
-        Lower end of the non-exact path. ``"joint"`` (default): the best residual (column
+    lower : {"auto", "rlt", "joint", "scaled"}
+        Lower end of the non-exact path. ``"auto"`` (default): ``"rlt"`` when
+        ``n <= RLT_MAX_N``, else ``"joint"``. ``"rlt"``: the dual point of one lifted SDP of
+        ``M(v)`` strengthened by RLT inequalities
+        (:func:`harness.certificates_rlt.rlt_dual_point`, certified in numpy); if the SDP
+        solve returns nothing, ``"joint"`` runs instead. ``"joint"``: the best residual (column
         generation's, else GD's) and every ``dual_candidates`` entry is the start of
         :func:`optimized_dual_point` (dual point and certificate optimised together), and
         the certified points are combined by :func:`best_combination`. ``"scaled"``: the
         previous method, each residual (CG and GD) scaled with :func:`dual_norm_bound`.
+    rlt_solver : {"clarabel", "scs"}
+        SDP solver of ``"rlt"`` (its multipliers are re-certified in numpy either way).
     dual_candidates : sequence of ndarray (n,)
         Extra dual points, e.g. the residual ``y - y_hat`` of the caller's relaxation solved
         at the rule's pattern count (any vector is allowed: every one is certified).
@@ -951,7 +972,10 @@ def certified_bracket(
         raise InputError(f"exact_rtol must be a number in [0, 1); got {exact_rtol!r}")
     if lower not in LOWER_METHODS:
         raise InputError(f"lower must be one of {list(LOWER_METHODS)}; got {lower!r}")
+    if rlt_solver not in RLT_SOLVERS:
+        raise InputError(f"rlt_solver must be one of {list(RLT_SOLVERS)}; got {rlt_solver!r}")
     n = X.shape[0]
+    lower = resolve_lower(lower, n)
     extra: list[FloatArray] = []
     for k, start in enumerate(dual_candidates):
         c = np.asarray(start, dtype=np.float64)
@@ -1056,16 +1080,19 @@ def certified_bracket(
         added += new.shape[1]
 
     # ---------------------------------------------------------------- lower bounds
+    lb_value, lower_method = 0.0, "trivial_zero"
+    if lower == "rlt":
+        lb_value, lower_method = _rlt_lower(X, y, beta, D_all, rlt_solver, records)
     if lower == "scaled":
         lb_value, lower_method = _scaled_lower(
             X, y, beta, best_resid, rng, D_all, exact_max_n, sdp_solver, records
         )
-    else:
+    elif lower == "joint" or lb_value <= 0.0:
         starts = dict(best_resid)
         if "relu_cg" in starts:
             starts.pop("nonconvex_gd", None)
         starts.update({f"candidate{k}": c for k, c in enumerate(extra)})
-        lb_value, lower_method = _joint_lower(
+        lb_value, lower_method = _joint_lower(  # also the fallback of a failed "rlt" solve
             X,
             y,
             beta,
@@ -1109,7 +1136,56 @@ def certified_bracket(
     )
 
 
+def resolve_lower(lower: str, n: int) -> str:
+    """The lower-end method ``certified_bracket`` runs: ``"auto"`` -> ``"rlt"`` if ``n <=
+    RLT_MAX_N`` else ``"joint"``; any other method of :data:`LOWER_METHODS` unchanged."""
+    if lower not in LOWER_METHODS:
+        raise InputError(f"lower must be one of {list(LOWER_METHODS)}; got {lower!r}")
+    if lower == "auto":
+        return "rlt" if n <= RLT_MAX_N else "joint"
+    return lower
+
+
 # --------------------------------------------------------------------------- private
+def _rlt_lower(
+    X: FloatArray,
+    y: FloatArray,
+    beta: float,
+    D_all: BoolArray | None,
+    solver: str,
+    records: list[dict[str, Any]],
+) -> tuple[float, str]:
+    """Lower end from :func:`harness.certificates_rlt.rlt_dual_point` (Part D, lifted RLT SDP).
+
+    With ``D_all``, ``M_hat`` is also capped by bound 2 over all patterns. Returns
+    ``(0, "trivial_zero")`` when the solve gave nothing (the caller then runs ``"joint"``).
+    """
+    lb = certificates_rlt.rlt_dual_point(X, y, beta, solver=solver)
+    if lb.v is None:
+        records.append({"stage": "partD", "candidate": "rlt_sdp", "lower": 0.0, "failed": True})
+        return 0.0, "trivial_zero"
+    M_hat, M_method = lb.M_hat, "lifted_rlt"
+    if D_all is not None:
+        g = float(F.group_norms(X.T @ (D_all * lb.v[:, None])).max(initial=0.0)) * (1 + 1e-12)
+        if g < M_hat:
+            M_hat, M_method = g, "enumerated_patterns"
+    value, t = dual_lower_bound(lb.v, y, beta, M_hat)
+    records.append(
+        {
+            "stage": "partD",
+            "candidate": "rlt_sdp",
+            "lower": value,
+            "t": t,
+            "M_hat": M_hat,
+            "M_hat_method": M_method,
+            "time_s": lb.time_s,
+        }
+    )
+    if value <= 0.0:
+        return 0.0, "trivial_zero"
+    return value, f"partD_{M_method}[rlt_sdp]"
+
+
 def _exact_bracket(
     X: FloatArray,
     y: FloatArray,

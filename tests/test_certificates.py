@@ -100,7 +100,8 @@ def test_partd_bracket_contains_pstar_and_is_below_feasible_values(
     assert br.pstar_lower <= min(feasible) * (1 + 1e-9)
     # Every Part D record states the M_hat it used, and never a heuristic one.
     methods = {r["M_hat_method"] for r in br.records if r.get("stage") == "partD"}
-    assert methods and methods <= {"subset_exact", "subset_sdp", "spectral", "subset_joint"}
+    certified = {"subset_exact", "subset_sdp", "spectral", "subset_joint", "lifted_rlt"}
+    assert methods and methods <= certified
 
 
 def test_dual_norm_bound_is_valid_d2(any_seed: int) -> None:
@@ -282,6 +283,7 @@ def test_dual_candidates_are_used_and_checked() -> None:
         P_grow=0,
         n_restarts=0,
         dual_candidates=[v_opt],
+        lower="joint",  # "rlt" (auto at this n) optimises v globally and takes no candidates
     )
     names = {r["candidate"] for r in br.records if r.get("stage") == "partD"}
     assert "candidate0" in names
