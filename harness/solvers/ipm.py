@@ -18,7 +18,13 @@ from harness.solvers.masked import MaskedProducts
 #: Woodbury for the Newton system when ``n < WOODBURY_RATIO * k d`` (k working columns).
 WOODBURY_RATIO = 0.5
 #: Iterative-refinement steps of a Woodbury solve against the exact Newton matrix.
-WOODBURY_REFINE = 4
+WOODBURY_REFINE = 20
+#: Relative diagonal shift of the Woodbury blocks (rounding level; refined away).
+BLOCK_SHIFT = 1e-14
+#: A Woodbury step shorter than this hands the rest to the dense solves ...
+STALL_STEP = 0.05
+#: ... once the relative gap is below this (earlier short steps are ordinary).
+STALL_GAP = 1e-5
 
 
 def soc_nt(s: FloatArray, z: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -106,8 +112,12 @@ class WorkingSetIPM:
     with ``f_j = sigma_j D_j`` (fit mask) and ``a_j = 2 D_j - 1`` (cone signs). Mehrotra
     predictor-corrector with Nesterov-Todd scaling, infeasible start, one step of
     iterative refinement. The Newton system is reduced to the ``kd x kd`` matrix
-    ``F^T F + blockdiag(X^T diag(z_j / s_j) X + S_j)`` (``F^T F`` is formed once; one dense
-    Cholesky per iteration), where ``S_j`` is the Schur complement of the cone's
+    ``F^T F + blockdiag(X^T diag(z_j / s_j) X + S_j)``: one dense ``kd x kd`` Cholesky per
+    iteration when ``kd`` is small against ``n`` (``F^T F`` formed once, on first use),
+    otherwise Woodbury with an ``n x n`` Cholesky (``F`` never formed: its products go
+    through ``X`` and the masks, so memory is ``O(n k d)``; blocks shifted at rounding
+    level, refined against the exact matrix; a step collapsing below ``STALL_STEP`` at a
+    small gap hands the remaining iterations to the dense solves), where ``S_j`` is the Schur complement of the cone's
     ``t_j`` row, written in closed form (``eta^-2 (I - 2 a1 a1^T / (1 + 2||a1||^2))``)
     because eliminating ``t_j`` numerically cancels catastrophically near the optimum;
     for the same reason the cone duals' step is taken from the dual equation
@@ -142,15 +152,11 @@ class WorkingSetIPM:
         self.Fs = Dc * sig[None, :]
         self.Sg = 2.0 * Dc - 1.0
         self.n, self.d, self.k = n, d, k
-        Fmat = (self.Fs[:, :, None] * self.X[:, None, :]).reshape(n, k * d)
-        self.FtF = Fmat.T @ Fmat
-        # with fewer samples than working variables the Newton matrix FtF + blockdiag is
-        # solved through Woodbury (n x n Cholesky and k d x d blocks, not a kd x kd one)
-        self.Ft = (
-            np.ascontiguousarray(Fmat.reshape(n, k, d).transpose(1, 2, 0))
-            if woodbury and n < WOODBURY_RATIO * k * d
-            else None
-        )
+        self._FtF: FloatArray | None = None
+        # with fewer samples than working variables the Newton matrix F^T F + blockdiag is
+        # solved through Woodbury (an n x n Cholesky and k d x d blocks, not a kd x kd one);
+        # F is never formed: its products go through X and the (n, k) masks
+        self.woodbury = woodbury and n < WOODBURY_RATIO * k * d
         self.Wn = np.zeros((d, k))
         self.T = np.zeros(k)
         # a start tuned on planted instances (17 instead of 31 iterations at n=1000, d=50):
@@ -163,6 +169,7 @@ class WorkingSetIPM:
         self.zq[0] = self.b
         self.n_iter = 0
         self.n_woodbury = 0
+        self.n_stall = 0
         self.rel_gap = np.inf
         self.failed = False
 
@@ -179,6 +186,29 @@ class WorkingSetIPM:
     def column_dual_norms(self) -> FloatArray:
         """``||z_q1|| / beta`` per column: 1 on active columns at the optimum."""
         return np.linalg.norm(self.zq[1:], axis=0) / self.b
+
+    @property
+    def FtF(self) -> FloatArray:
+        """``F^T F`` (kd, kd), formed on first use (the dense Newton solves only)."""
+        if self._FtF is None:
+            n, d, k = self.n, self.d, self.k
+            Fmat = (self.Fs[:, :, None] * self.X[:, None, :]).reshape(n, k * d)
+            self._FtF = Fmat.T @ Fmat
+        return self._FtF
+
+    def _f(self, x: FloatArray) -> FloatArray:
+        """``F x = sum_j f_j * (X x_j)`` for ``x`` of shape (k, d)."""
+        return np.asarray(np.einsum("nk,nk->n", self.Fs, self.X @ x.T))
+
+    def _ft(self, r: FloatArray) -> FloatArray:
+        """``F^T r`` as a (k, d) array for ``r`` of shape (n,)."""
+        return np.asarray((self.X.T @ (self.Fs * r[:, None])).T)
+
+    def _ftf(self, x: FloatArray) -> FloatArray:
+        """``F^T F x`` for ``x`` of shape (k, d): the stored matrix if formed, else via X."""
+        if self._FtF is not None:
+            return np.asarray((self._FtF @ x.reshape(-1)).reshape(self.k, self.d))
+        return self._ft(self._f(x))
 
     def run(self, rel_gap: float, max_iter: int) -> bool:
         """Iterate until the relative complementarity gap is below ``rel_gap``.
@@ -201,7 +231,7 @@ class WorkingSetIPM:
         ``(kd)^3 / 3``). The caller's iterative refinement absorbs the rounding of either.
         """
         k, d = self.k, self.d
-        if self.Ft is None:
+        if not self.woodbury:
             H = self.FtF.copy()
             H.reshape(k, d, k, d)[np.arange(k), :, np.arange(k), :] += blocks
             cf = scipy.linalg.cho_factor(H, check_finite=False)
@@ -211,47 +241,50 @@ class WorkingSetIPM:
                 return np.asarray(out).reshape(k, d)
 
             return dense
-        Ft = self.Ft
         self.n_woodbury += 1
+        # near the optimum a block can lose definiteness in floating point (its missing
+        # curvature comes from F^T F): factor B_j + tau_j I instead, tau_j a rounding-level
+        # shift; the refinement against the exact H below absorbs it
+        scale = np.einsum("kii->k", blocks) / d
+        shift = BLOCK_SHIFT * scale[:, None, None] * np.eye(d)[None]
         try:
-            Lb = np.linalg.cholesky(blocks)
+            Lb = np.linalg.cholesky(blocks + shift)
         except np.linalg.LinAlgError:
-            # near the optimum some blocks lose definiteness in floating point (their
-            # curvature comes from F^T F): dense from here on
-            self.Ft = None
-            return self._newton_solver(blocks)
-
+            try:
+                Lb = np.linalg.cholesky(blocks + 1e4 * shift)
+            except np.linalg.LinAlgError:
+                self.woodbury = False
+                return self._newton_solver(blocks)
         Li = np.linalg.inv(Lb)
         Binv = np.swapaxes(Li, 1, 2) @ Li
-
-        def block_solve(R: FloatArray) -> FloatArray:
-            # B_j^{-1} R_j for stacked (k, d, m) right-hand sides
-            return np.asarray(Binv @ R)
-
-        BiFt = block_solve(Ft)
-        n = Ft.shape[2]
-        C = Ft.reshape(k * d, n).T @ BiFt.reshape(k * d, n)
-        C[np.arange(n), np.arange(n)] += 1.0
+        # C = I + F B^-1 F^T = I + G G^T, G = [f_j * (X L_j^-T)] (n, kd); one syrk
+        G = np.einsum("nk,knd->nkd", self.Fs, self.X[None] @ np.swapaxes(Li, 1, 2))
+        G = G.reshape(self.n, k * d)
+        C = scipy.linalg.blas.dsyrk(1.0, G, lower=True)
+        C[np.diag_indices_from(C)] += 1.0
         try:
-            cC = scipy.linalg.cho_factor(C, check_finite=False)
+            cC = scipy.linalg.cho_factor(C, lower=True, check_finite=False)
         except np.linalg.LinAlgError:
-            self.Ft = None
+            self.woodbury = False
             return self._newton_solver(blocks)
 
         def woodbury(R: FloatArray) -> FloatArray:
-            x0 = block_solve(R[:, :, None])[:, :, 0]
-            t = Ft.reshape(k * d, n).T @ x0.reshape(-1)
-            s = scipy.linalg.cho_solve(cC, t, check_finite=False)
-            return np.asarray(x0 - (BiFt.reshape(k * d, n) @ s).reshape(k, d))
+            x0 = np.einsum("kij,kj->ki", Binv, R)
+            s = scipy.linalg.cho_solve(cC, self._f(x0), check_finite=False)
+            return np.asarray(x0 - np.einsum("kij,kj->ki", Binv, self._ft(s)))
 
         def refined(R: FloatArray) -> FloatArray:
             # B is ill-conditioned near the optimum: refine against the exact H
+            # (each step is cheap: products through X); stop when it no longer gains
             x = woodbury(R)
             r_norm = float(np.abs(R).max())
+            last = np.inf
             for _ in range(WOODBURY_REFINE):
                 res = R - self._apply_h(blocks, x)
-                if float(np.abs(res).max()) <= 1e-14 * r_norm:
+                err = float(np.abs(res).max())
+                if err <= 1e-14 * r_norm or err > 0.5 * last:
                     break
+                last = err
                 x = x + woodbury(res)
             return x
 
@@ -259,8 +292,7 @@ class WorkingSetIPM:
 
     def _apply_h(self, blocks: FloatArray, x: FloatArray) -> FloatArray:
         """``(F^T F + blockdiag(blocks)) x`` for ``x`` of shape (k, d)."""
-        out = (self.FtF @ x.reshape(-1)).reshape(self.k, self.d)
-        return np.asarray(out + np.einsum("kij,kj->ki", blocks, x))
+        return np.asarray(self._ftf(x) + np.einsum("kij,kj->ki", blocks, x))
 
     def _step(self, rel_gap: float) -> str:
         """One predictor-corrector iteration; "converged", "failed" or "continue"."""
@@ -347,7 +379,7 @@ class WorkingSetIPM:
             # rather than from W^{-2}(...), whose rank-one part is huge near the optimum
             dzq = np.empty_like(bzq)
             dzq[0] = -bxt
-            qdw = (self.FtF @ dw.T.reshape(-1)).reshape(k, d).T
+            qdw = self._ftf(dw.T).T
             dzq[1:] = qdw - ops.adjoint(Sg * dzl) - bxw
             return dw, dt, bzl - gl, bzq - gq, dzl, dzq
 
@@ -356,7 +388,7 @@ class WorkingSetIPM:
         ) -> tuple[FloatArray, ...]:
             dw, dt, dsl, dsq, dzl, dzq = sol
             bxw, bxt, bzl, bzq, bsl, bsq = rhs
-            qdw = (self.FtF @ dw.T.reshape(-1)).reshape(k, d).T
+            qdw = self._ftf(dw.T).T
             zq_scaled = soc_scale(eta, wbar, dzq, inverse=False)
             sq_scaled = soc_scale(eta, wbar, dsq, inverse=True)
             return (
@@ -400,6 +432,10 @@ class WorkingSetIPM:
         bsq[0] += sigma * mu
         sol = solve(bsl, bsq)
         a = min(1.0, 0.99 * max_step(sol))
+        if a < STALL_STEP and self.woodbury and self.rel_gap < STALL_GAP:
+            # the shifted Woodbury directions lost accuracy at the end game: dense from here
+            self.woodbury = False
+            self.n_stall += 1
         dw, dt, dsl, dsq, dzl, dzq = sol
         self.Wn = W + a * dw
         self.T = T + a * dt

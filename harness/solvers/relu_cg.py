@@ -207,6 +207,7 @@ def solve_relu_cg(
         "certificate_s": 0.0,
         "newton_s": 0.0,
         "woodbury_steps": 0.0,
+        "woodbury_stalls": 0.0,
     }
     n_newton = 0
     viol_rtol = 0.1 * tol
@@ -229,6 +230,7 @@ def solve_relu_cg(
         new.run(mid_gap, max(1, max_iter - n_iter))
         n_iter += new.n_iter
         stats["woodbury_steps"] += new.n_woodbury
+        stats["woodbury_stalls"] += new.n_stall
         stats["ipm_s"] += time.perf_counter() - t0
         return new
 
@@ -314,10 +316,11 @@ def solve_relu_cg(
             break
         # no column is violated: finish the restricted solve and certify
         t0 = time.perf_counter()
-        before, before_w = ipm.n_iter, ipm.n_woodbury
+        before, before_w, before_s = ipm.n_iter, ipm.n_woodbury, ipm.n_stall
         ipm.run(FINAL_GAP_FACTOR * tol, max(1, max_iter - n_iter))
         n_iter += ipm.n_iter - before
         stats["woodbury_steps"] += ipm.n_woodbury - before_w
+        stats["woodbury_stalls"] += ipm.n_stall - before_s
         stats["ipm_s"] += time.perf_counter() - t0
         lam_c = certify(ipm, newton)
         certified_state = True
@@ -374,6 +377,7 @@ def solve_relu_cg(
             "certificate_s": stats["certificate_s"],
             "newton_s": stats["newton_s"],
             "woodbury_steps": int(stats["woodbury_steps"]),
+            "woodbury_stalls": int(stats["woodbury_stalls"]),
             "n_newton": n_newton,
             "product_time_s": product_s,
         },

@@ -1,0 +1,71 @@
+"""The restricted IPM's Newton algebra: matrix-free products, shifted Woodbury, stall fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness import formulations as F
+from harness.instances import gaussian_instance, make_rng
+from harness.patterns import sample_patterns
+from harness.solvers import ipm
+from harness.solvers.ipm import WorkingSetIPM
+from harness.solvers.reference import solve_relu_reference
+from harness.solvers.relu_cg import solve_relu_cg
+
+
+def _ipm(n: int, d: int, k: int, woodbury: bool, seed: int = 0) -> WorkingSetIPM:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = rng.standard_normal(n)
+    Dc = (rng.random((n, k)) < 0.5).astype(np.float64)
+    sig = np.where(rng.random(k) < 0.5, 1.0, -1.0)
+    return WorkingSetIPM(X, y, 0.1, Dc, sig, float(np.linalg.norm(X, 2)), None, woodbury)
+
+
+def test_matrix_free_products_match_explicit_f() -> None:
+    m = _ipm(15, 3, 12, woodbury=True)
+    Fmat = (m.Fs[:, :, None] * m.X[:, None, :]).reshape(m.n, m.k * m.d)
+    x = np.random.default_rng(1).standard_normal((m.k, m.d))
+    r = np.random.default_rng(2).standard_normal(m.n)
+    np.testing.assert_allclose(m._f(x), Fmat @ x.ravel(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(m._ft(r).ravel(), Fmat.T @ r, rtol=1e-12, atol=1e-12)
+    free = m._ftf(x)
+    np.testing.assert_allclose(m.FtF, Fmat.T @ Fmat, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(m._ftf(x), free, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("singular", [False, True])
+def test_woodbury_solve_matches_dense(singular: bool) -> None:
+    wood, dense = _ipm(15, 3, 12, woodbury=True), _ipm(15, 3, 12, woodbury=False)
+    assert wood.woodbury and not dense.woodbury
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((12, 3, 3))
+    blocks = A @ np.swapaxes(A, 1, 2) + 0.1 * np.eye(3)
+    if singular:
+        # blocks singular in one direction (the end game): the shift path, refined away
+        v = rng.standard_normal((12, 3))
+        blocks = 1e6 * (
+            np.eye(3)[None] - np.einsum("ki,kj->kij", v, v) / (v * v).sum(1)[:, None, None]
+        )
+    R = rng.standard_normal((12, 3))
+    x_w = wood._newton_solver(blocks)(R)
+    x_d = dense._newton_solver(blocks)(R)
+    assert wood.woodbury and wood.n_woodbury == 1  # no silent dense fallback
+    np.testing.assert_allclose(x_w, x_d, rtol=1e-7, atol=1e-9 * float(np.abs(x_d).max()))
+
+
+def test_woodbury_stall_falls_back_to_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every step after the gap falls below STALL_GAP counts as a stall: the run must
+    # switch to the dense solves and still certify the Clarabel optimum
+    monkeypatch.setattr(ipm, "STALL_STEP", 2.0)
+    monkeypatch.setattr(ipm, "STALL_GAP", 1e-2)
+    inst = gaussian_instance(30, 4, 4, labels="planted", width=4, noise=0.1)
+    D = sample_patterns(inst.X, 40, make_rng(104)).D
+    beta = 1e-3 * F.beta_max(inst.X, inst.y, D)
+    res = solve_relu_cg(inst.X, inst.y, D, beta, tol=1e-9)
+    ref = solve_relu_reference(inst.X, inst.y, D, beta)
+    assert res.extra["woodbury_steps"] > 0
+    assert res.extra["woodbury_stalls"] > 0
+    assert res.status == "optimal"
+    np.testing.assert_allclose(res.objective, ref.objective, rtol=1e-6)
