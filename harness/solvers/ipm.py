@@ -15,6 +15,8 @@ import scipy.linalg
 from harness.formulations import FloatArray
 from harness.solvers.masked import MaskedProducts
 
+IntArray = np.ndarray
+
 #: Woodbury for the Newton system when ``n < WOODBURY_RATIO * k d`` (k working columns).
 WOODBURY_RATIO = 0.5
 #: Iterative-refinement steps of a Woodbury solve against the exact Newton matrix.
@@ -172,6 +174,31 @@ class WorkingSetIPM:
         self.n_stall = 0
         self.rel_gap = np.inf
         self.failed = False
+
+    def warm_from(
+        self, prev: WorkingSetIPM, keep_prev: IntArray, keep_new: IntArray, shift: float
+    ) -> None:
+        """Start from ``prev``'s iterate; its columns ``keep_prev`` are this one's ``keep_new``.
+
+        Warm start with perturbation for the next pricing round (same data, same units):
+        the kept columns keep ``w``; every slack is re-derived from ``w`` and pushed into
+        the interior by ``shift`` times the cold start's value (``s = max(a * (X w), 0) +
+        shift s_cold``, ``s_q = (||w|| + shift, w)``, ``t = s_q0``: primal feasible), and
+        the kept multipliers move off the boundary by ``shift beta`` (``z + shift beta``,
+        ``z_q + shift beta e``). Entering columns start cold at ``w = 0`` (slacks scaled
+        by ``shift``). A shift of order 0.1 keeps the iterate well inside the cones, so
+        the entering columns' dual infeasibility (their pricing violation, THEORY.md
+        Part D) does not force tiny steps; the previous round's final iterate itself
+        (rel. gap ``1e-3``) is too close to the boundary and measured slower than cold.
+        """
+        self.Wn[:, keep_new] = prev.Wn[:, keep_prev]
+        self.sl = np.maximum(self.Sg * self.ops.matmul(self.Wn), 0.0) + shift * self.sl
+        self.sq[1:] = self.Wn
+        self.sq[0] = np.linalg.norm(self.Wn, axis=0) + shift
+        self.T = self.sq[0].copy()
+        self.zl[:, keep_new] = prev.zl[:, keep_prev] + shift * self.b
+        self.zq[:, keep_new] = prev.zq[:, keep_prev]
+        self.zq[0, keep_new] += shift * self.b
 
     @property
     def W(self) -> FloatArray:
