@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from bracket_instances import labelled_instance
 
 from harness import formulations as F
 from harness.certificates import (
@@ -181,21 +182,13 @@ def test_bracket_input_validation() -> None:
         certified_bracket(X, y, -1.0, rng=make_rng(0))
 
 
-def _labelled(n: int, d: int, seed: int, labels: str, beta_rel: float = 0.1):
-    inst = gaussian_instance(n, d, seed, labels=labels, width=4, noise=0.1)
-    D_all = enumerate_patterns(inst.X, cap=10**5)
-    D_all = D_all[:, D_all.any(axis=0)]
-    beta = beta_rel * F.beta_max(inst.X, inst.y, D_all)
-    return inst.X, inst.y, beta, D_all
-
-
 @pytest.mark.parametrize("labels", ["gaussian", "planted"])
 def test_every_lower_end_is_below_exact_pstar(labels: str) -> None:
     """Both lower ends, on the Part D path, against p* by enumeration (6 instances each)."""
     ratios = []
     for k, (n, d) in enumerate([(12, 2), (16, 2), (20, 3), (14, 3), (18, 2), (16, 3)]):
         seed = 40 + k + (0 if labels == "gaussian" else 100)
-        X, y, beta, D_all = _labelled(n, d, seed, labels, beta_rel=(0.05, 0.1, 0.3)[k % 3])
+        X, y, beta, D_all = labelled_instance(n, d, seed, labels, beta_rel=(0.05, 0.1, 0.3)[k % 3])
         lo_ref, p_ref = _exact_pstar(X, y, beta, D_all)
         for lower in ("joint", "scaled"):
             br = certified_bracket(
@@ -221,7 +214,7 @@ def test_every_lower_end_is_below_exact_pstar(labels: str) -> None:
 
 def test_optimized_dual_point_is_a_certificate_for_any_start() -> None:
     """Arbitrary starts (not residuals): the returned M_hat bounds M(v) and LB <= p*."""
-    X, y, beta, D_all = _labelled(14, 2, 5, "gaussian")
+    X, y, beta, D_all = labelled_instance(14, 2, 5, "gaussian")
     _, p_ref = _exact_pstar(X, y, beta, D_all)
     rng = make_rng(11)
     for start in (rng.standard_normal(14), y, -y, np.abs(rng.standard_normal(14))):
@@ -239,7 +232,7 @@ def test_optimized_dual_point_is_a_certificate_for_any_start() -> None:
 
 def test_triangle_cuts_and_v_optimisation_tighten_the_certificate() -> None:
     """At a fixed v, triangle cuts never loosen M_hat; optimising v raises the lower end."""
-    X, y, beta, _ = _labelled(40, 4, 3, "planted")
+    X, y, beta, _ = labelled_instance(40, 4, 3, "planted")
     D = sample_patterns(X, 60, make_rng(3)).D
     res = solve("relu", X, y, D, beta)
     v = y - F.gated_predict(X, D, res.variables["U"] - res.variables["V"])
@@ -254,7 +247,7 @@ def test_triangle_cuts_and_v_optimisation_tighten_the_certificate() -> None:
 
 
 def test_best_combination_of_certified_points() -> None:
-    X, y, beta, D_all = _labelled(14, 2, 6, "planted")
+    X, y, beta, D_all = labelled_instance(14, 2, 6, "planted")
     _, p_ref = _exact_pstar(X, y, beta, D_all)
     rng = make_rng(2)
     pts, vals = [], []
@@ -270,7 +263,7 @@ def test_best_combination_of_certified_points() -> None:
 
 
 def test_dual_candidates_are_used_and_checked() -> None:
-    X, y, beta, D_all = _labelled(16, 2, 7, "planted")
+    X, y, beta, D_all = labelled_instance(16, 2, 7, "planted")
     res = solve("full", X, y, D_all, beta)
     v_opt = y - F.gated_predict(X, D_all, res.variables["U"] - res.variables["V"])
     br = certified_bracket(

@@ -7,9 +7,9 @@ import itertools
 
 import numpy as np
 import pytest
+from bracket_instances import labelled_instance
 
 from harness import certificates as C
-from harness import formulations as F
 from harness.certificates import certified_bracket, dual_lower_bound, resolve_lower
 from harness.certificates_rlt import (
     LiftedMultipliers,
@@ -19,19 +19,10 @@ from harness.certificates_rlt import (
     rlt_dual_point,
 )
 from harness.errors import InputError
-from harness.instances import gaussian_instance, make_rng
-from harness.patterns import enumerate_patterns
+from harness.instances import make_rng
 from harness.solvers.registry import solve
 
 RTOL = 1e-6
-
-
-def _labelled(n: int, d: int, seed: int, labels: str, beta_rel: float = 0.1):
-    inst = gaussian_instance(n, d, seed, labels=labels, width=4, noise=0.1)
-    D_all = enumerate_patterns(inst.X, cap=10**5)
-    D_all = D_all[:, D_all.any(axis=0)]
-    beta = beta_rel * F.beta_max(inst.X, inst.y, D_all)
-    return inst.X, inst.y, beta, D_all
 
 
 def _pstar(X, y, beta, D_all) -> float:
@@ -113,7 +104,7 @@ def test_rlt_lower_end_is_below_exact_pstar(labels: str) -> None:
     cases = [(12, 2, 0.1), (16, 3, 1e-3), (20, 3, 0.05), (14, 2, 0.3), (18, 3, 0.1)]
     for k, (n, d, beta_rel) in enumerate(cases):
         seed = 60 + k + (0 if labels == "gaussian" else 100)
-        X, y, beta, D_all = _labelled(n, d, seed, labels, beta_rel=beta_rel)
+        X, y, beta, D_all = labelled_instance(n, d, seed, labels, beta_rel=beta_rel)
         p_ref = _pstar(X, y, beta, D_all)
         pt = rlt_dual_point(X, y, beta)
         assert pt.v is not None
@@ -130,7 +121,7 @@ def test_rlt_lower_end_is_below_exact_pstar(labels: str) -> None:
 def test_rlt_bracket_contains_pstar_and_beats_joint() -> None:
     """Fixed instance (Gaussian labels, n = 20, d = 3): rlt's lower end is within the bracket
     and far above joint's (measured LB/p* 0.97 vs 0.63; the test fails below 0.85 / margin)."""
-    X, y, beta, D_all = _labelled(20, 3, 0, "gaussian", beta_rel=0.1)
+    X, y, beta, D_all = labelled_instance(20, 3, 0, "gaussian", beta_rel=0.1)
     p_ref = _pstar(X, y, beta, D_all)
     kw = {"enumerate_cap": 0, "P_init": 50, "P_grow": 50, "max_rounds": 3, "n_restarts": 0}
     rlt = certified_bracket(X, y, beta, rng=make_rng(0), lower="rlt", **kw)
@@ -142,7 +133,7 @@ def test_rlt_bracket_contains_pstar_and_beats_joint() -> None:
 
 
 def test_option_validation_errors_name_option_and_values() -> None:
-    X, y, beta, _ = _labelled(10, 2, 0, "planted")
+    X, y, beta, _ = labelled_instance(10, 2, 0, "planted")
     with pytest.raises(
         InputError, match=r"^lower must be one of \['auto', 'rlt', 'joint', 'scaled'\]; got 'x'$"
     ):
@@ -162,7 +153,7 @@ def test_auto_picks_the_method_by_n(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_lower("auto", C.RLT_MAX_N) == "rlt"
     assert resolve_lower("auto", C.RLT_MAX_N + 1) == "joint"
     assert resolve_lower("scaled", 10) == "scaled"
-    X, y, beta, _ = _labelled(14, 2, 3, "planted")
+    X, y, beta, _ = labelled_instance(14, 2, 3, "planted")
     kw = {"enumerate_cap": 0, "P_init": 10, "P_grow": 10, "max_rounds": 1, "n_restarts": 0}
     small = certified_bracket(X, y, beta, rng=make_rng(0), **kw)  # default lower="auto"
     assert small.lower_method == "partD_lifted_rlt[rlt_sdp]"
@@ -175,7 +166,7 @@ def test_auto_picks_the_method_by_n(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_failed_rlt_solve_falls_back_to_joint(monkeypatch: pytest.MonkeyPatch) -> None:
     import harness.certificates_rlt as R
 
-    X, y, beta, D_all = _labelled(14, 2, 4, "planted")
+    X, y, beta, D_all = labelled_instance(14, 2, 4, "planted")
     monkeypatch.setattr(R, "rlt_dual_point", lambda *a, **k: RLTDualPoint(None, np.inf, 0.0))
     br = certified_bracket(
         X, y, beta, rng=make_rng(0), enumerate_cap=0, P_init=10, n_restarts=0, lower="rlt"
