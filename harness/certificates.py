@@ -224,6 +224,12 @@ def dual_lower_bound(
 
 
 # --------------------------------------------------------------------------- M_hat
+def enumerated_bound(X: FloatArray, v: FloatArray, D_all: BoolArray) -> float:
+    """Part D bound 2, ``max_D ||X^T D v|| >= M(v)`` when ``D_all`` holds every arrangement
+    pattern (cone dropped), inflated by 1e-12 relative against rounding."""
+    return float(F.group_norms(X.T @ (D_all * v[:, None])).max(initial=0.0)) * (1.0 + 1e-12)
+
+
 def dual_norm_bound(
     X: FloatArray,
     v: FloatArray,
@@ -261,9 +267,7 @@ def dual_norm_bound(
     crude = Xn * max(float(np.linalg.norm(vp)), float(np.linalg.norm(vm)))
     cands.append((crude * (1.0 + 1e-12), "spectral"))
     if D_all is not None:
-        G = X.T @ (D_all * v[:, None])
-        g = float(F.group_norms(G).max(initial=0.0))
-        cands.append((g * (1.0 + 1e-12), "enumerated_patterns"))
+        cands.append((enumerated_bound(X, v, D_all), "enumerated_patterns"))
     plus = subset_bound(X, v, exact_max_n=exact_max_n, sdp_solver=sdp_solver)
     minus = subset_bound(X, -v, exact_max_n=exact_max_n, sdp_solver=sdp_solver)
     method = "subset_sdp" if "sdp" in (plus[1], minus[1]) else "subset_exact"
@@ -1166,7 +1170,7 @@ def _rlt_lower(
         return 0.0, "trivial_zero"
     M_hat, M_method = lb.M_hat, "lifted_rlt"
     if D_all is not None:
-        g = float(F.group_norms(X.T @ (D_all * lb.v[:, None])).max(initial=0.0)) * (1 + 1e-12)
+        g = enumerated_bound(X, lb.v, D_all)
         if g < M_hat:
             M_hat, M_method = g, "enumerated_patterns"
     value, t = dual_lower_bound(lb.v, y, beta, M_hat)
@@ -1208,8 +1212,7 @@ def _exact_bracket(
         lower, lower_method = float(res.dual_bound), "full_dual"
     # Independent certificate: the residual scaled with bound 2 over all patterns.
     v = y - F.gated_predict(X, D_all, U - V)
-    g = float(F.group_norms(X.T @ (D_all * v[:, None])).max(initial=0.0)) * (1.0 + 1e-12)
-    lb2, _ = dual_lower_bound(v, y, beta, g)
+    lb2, _ = dual_lower_bound(v, y, beta, enumerated_bound(X, v, D_all))
     if lb2 > lower:
         lower, lower_method = lb2, "partD_enumerated_patterns[full_residual]"
     lower = max(lower, 0.0)
@@ -1306,7 +1309,7 @@ def _joint_lower(
             continue
         v, M_hat = lb.v, lb.M_hat.value
         if D_all is not None:
-            g = float(F.group_norms(X.T @ (D_all * v[:, None])).max(initial=0.0)) * (1 + 1e-12)
+            g = enumerated_bound(X, v, D_all)
             if g < M_hat:
                 M_hat, M_method = g, "enumerated_patterns"
         value, t = dual_lower_bound(v, y, beta, M_hat)
