@@ -13,6 +13,7 @@ import numpy as np
 import scipy.linalg
 
 from harness.formulations import FloatArray
+from harness.resources import memory_limit
 from harness.solvers.masked import MaskedProducts
 
 IntArray = np.ndarray
@@ -27,6 +28,19 @@ BLOCK_SHIFT = 1e-14
 STALL_STEP = 0.05
 #: ... once the relative gap is below this (earlier short steps are ordinary).
 STALL_GAP = 1e-5
+#: Memory one dense Newton factorisation may use (``F^T F``, its shifted copy and the
+#: Cholesky factor: three ``kd x kd`` float arrays), capped by
+#: :func:`harness.resources.memory_limit`. Larger working sets stay on Woodbury.
+DENSE_NEWTON_BYTES = 2 * 2**30
+
+
+def dense_max_dim() -> int:
+    """Largest ``kd`` whose dense Newton matrices fit :data:`DENSE_NEWTON_BYTES`."""
+    budget = float(DENSE_NEWTON_BYTES)
+    limit = memory_limit()
+    if limit is not None:
+        budget = min(budget, float(limit))
+    return max(1, int(np.sqrt(budget / (3 * 8))))
 
 
 def soc_nt(s: FloatArray, z: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -158,7 +172,10 @@ class WorkingSetIPM:
         # with fewer samples than working variables the Newton matrix F^T F + blockdiag is
         # solved through Woodbury (an n x n Cholesky and k d x d blocks, not a kd x kd one);
         # F is never formed: its products go through X and the (n, k) masks
-        self.woodbury = woodbury and n < WOODBURY_RATIO * k * d
+        # above dense_max_dim() the kd x kd matrices do not fit: Woodbury only (a breakdown
+        # there ends the solve as failed instead of handing over to dense solves)
+        self.dense_ok = k * d <= dense_max_dim()
+        self.woodbury = (woodbury and n < WOODBURY_RATIO * k * d) or not self.dense_ok
         self.Wn = np.zeros((d, k))
         self.T = np.zeros(k)
         # a start tuned on planted instances (17 instead of 31 iterations at n=1000, d=50):
@@ -280,6 +297,8 @@ class WorkingSetIPM:
             try:
                 Lb = np.linalg.cholesky(blocks + 1e4 * shift)
             except np.linalg.LinAlgError:
+                if not self.dense_ok:
+                    raise
                 self.woodbury = False
                 return self._newton_solver(blocks)
         Li = np.linalg.inv(Lb)
@@ -292,6 +311,8 @@ class WorkingSetIPM:
         try:
             cC = scipy.linalg.cho_factor(C, lower=True, check_finite=False)
         except np.linalg.LinAlgError:
+            if not self.dense_ok:
+                raise
             self.woodbury = False
             return self._newton_solver(blocks)
 
@@ -459,7 +480,7 @@ class WorkingSetIPM:
         bsq[0] += sigma * mu
         sol = solve(bsl, bsq)
         a = min(1.0, 0.99 * max_step(sol))
-        if a < STALL_STEP and self.woodbury and self.rel_gap < STALL_GAP:
+        if a < STALL_STEP and self.woodbury and self.dense_ok and self.rel_gap < STALL_GAP:
             # the shifted Woodbury directions lost accuracy at the end game: dense from here
             self.woodbury = False
             self.n_stall += 1

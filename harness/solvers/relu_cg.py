@@ -26,8 +26,9 @@ while interior-point methods are indifferent to it but cost a dense factorisatio
 Every lower bound is a weak-duality bound and every upper bound the objective at an
 exactly cone-feasible point, so pricing heuristics, IPM accuracy and the crossover affect
 speed only, never the certificate (:func:`harness.solvers.certify.build_result`). The
-working set is capped at ``max_dim`` (``k d``), beyond which (tiny beta on large
-instances) the solver returns the best certified point with status ``inaccurate``.
+working set is capped at ``max_dim`` (``k d``, by default sized from memory:
+:func:`working_set_max_dim`), beyond which the solver returns the best certified point
+with status ``inaccurate``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from harness import __version__
 from harness import formulations as F
 from harness.errors import InputError
 from harness.formulations import BoolArray, FloatArray
+from harness.resources import memory_limit
 from harness.solvers.certify import build_result, relu_certificate
 from harness.solvers.common import (
     DEFAULT_TOL,
@@ -59,8 +61,12 @@ from harness.solvers.result import SolveResult
 
 #: Default cap on the total interior-point iterations.
 DEFAULT_MAX_ITER = 500
-#: Default largest working-set dimension ``k d`` of the restricted interior-point method.
-IPM_MAX_DIM = 4000
+#: Memory the restricted interior-point method's per-iteration arrays may use: the
+#: Woodbury factor ``G`` (n, kd) and the ``k`` inverse blocks (d, d), about
+#: ``8 kd (n + 2d)`` bytes; sets the default largest working-set dimension ``k d``
+#: (:func:`working_set_max_dim`). Dense Newton solves have their own, smaller, limit
+#: (:func:`harness.solvers.ipm.dense_max_dim`).
+IPM_MEMORY_BYTES = 2 * 2**30
 #: The (n, d*d) outer-product table is kept only below this many entries.
 XX_MAX_ENTRIES = 5_000_000
 #: Pricing rounds of the column generation.
@@ -79,6 +85,15 @@ WARM_SHIFT = 0.1
 IntArray = np.ndarray
 
 
+def working_set_max_dim(n: int, d: int) -> int:
+    """Default cap on ``k d``: the restricted IPM's arrays within :data:`IPM_MEMORY_BYTES`."""
+    budget = float(IPM_MEMORY_BYTES)
+    limit = memory_limit()
+    if limit is not None:
+        budget = min(budget, float(limit))
+    return max(d, int(budget / (8 * (n + 2 * d))))
+
+
 def solve_relu_cg(
     X: FloatArray,
     y: FloatArray,
@@ -91,7 +106,7 @@ def solve_relu_cg(
     problem: str = "relu",
     m_add: int | None = None,
     newton: bool = True,
-    max_dim: int = IPM_MAX_DIM,
+    max_dim: int | None = None,
     warm_ipm: bool = True,
 ) -> SolveResult:
     """Cone-constrained ReLU program, THEORY.md §A2 eq. (3) (or (2)), by column generation.
@@ -125,8 +140,9 @@ def solve_relu_cg(
         Columns entering per pricing round (default ``max(8, min(20, n // (2 d)))``).
     newton : bool
         Try the active-set Newton crossover when the restricted IPM stalls.
-    max_dim : int
-        Largest working-set dimension ``k d`` (one ``kd x kd`` Cholesky per IPM step).
+    max_dim : int, optional
+        Largest working-set dimension ``k d``; default :func:`working_set_max_dim` (sized
+        from memory). Beyond it the solve stops with status ``inaccurate``.
     warm_ipm : bool
         Start each round's restricted solve from the previous round's iterate
         (:meth:`harness.solvers.ipm.WorkingSetIPM.warm_from`) instead of cold.
@@ -150,9 +166,13 @@ def solve_relu_cg(
         isinstance(m_add, bool) or not isinstance(m_add, (int, np.integer)) or m_add < 1
     ):
         raise InputError(f"m_add must be an integer >= 1; got {m_add!r}")
-    if isinstance(max_dim, bool) or not isinstance(max_dim, (int, np.integer)) or max_dim < 1:
+    if max_dim is not None and (
+        isinstance(max_dim, bool) or not isinstance(max_dim, (int, np.integer)) or max_dim < 1
+    ):
         raise InputError(f"max_dim must be an integer >= 1; got {max_dim!r}")
     n, d = X.shape
+    if max_dim is None:
+        max_dim = working_set_max_dim(n, d)
     P = D.shape[1]
     warm = warm_variables(warm_start)
     DD = np.concatenate([D, D], axis=1)  # boolean: no float copy of the patterns
@@ -299,6 +319,7 @@ def solve_relu_cg(
         return lam_c
 
     certified_state = False
+    priced_final = False
     dense_retry = False
     while n_rounds < MAX_PRICING_ROUNDS and n_iter < max_iter:
         n_rounds += 1
@@ -311,6 +332,7 @@ def solve_relu_cg(
         working[ws] = True
         add = price_columns(ops, X, DD, v, beta, Lam, working, m_add, viol_rtol, x_norm2, stats)
         if add.size:
+            priced_final = False
             prev_ws = ws
             if ipm is not None:
                 # drop columns that are zero with a clearly slack dual constraint
@@ -341,13 +363,23 @@ def solve_relu_cg(
         stats["woodbury_steps"] += ipm.n_woodbury - before_w
         stats["woodbury_stalls"] += ipm.n_stall - before_s
         stats["ipm_s"] += time.perf_counter() - t0
-        lam_c = certify(ipm, newton)
+        # the crossover only once pricing at a final residual found nothing to add
+        lam_c = certify(ipm, newton and priced_final)
         certified_state = True
         if gap_ok(best_obj, best_bound, tol):
             stop_reason = "gap+feasibility"
             break
+        outside = np.ones(2 * P, dtype=bool)
+        outside[ws] = False
+        Lam[:, outside] = lam_c[:, outside]
+        if not priced_final:
+            # the working set was priced at an intermediate (MID_GAP) residual; the final
+            # one moved, and columns outside may now be violated (near-duplicate
+            # patterns): price again at this residual before judging the restricted solve
+            priced_final = True
+            continue
         if ipm.failed or ipm.rel_gap >= 0.5 * last_final_gap:
-            if ipm.n_woodbury > 0 and not dense_retry:
+            if ipm.n_woodbury > 0 and ipm.dense_ok and not dense_retry:
                 # the Woodbury solves lost accuracy on a degenerate end game: once more
                 # with the dense Newton solves on the same working set
                 dense_retry = True
@@ -357,9 +389,6 @@ def solve_relu_cg(
             stop_reason = "ipm stalled"
             break
         last_final_gap = ipm.rel_gap
-        outside = np.ones(2 * P, dtype=bool)
-        outside[ws] = False
-        Lam[:, outside] = lam_c[:, outside]
     if ipm is not None and not certified_state:
         # stopped early (iteration budget, working-set cap): still return a feasible,
         # bounded point

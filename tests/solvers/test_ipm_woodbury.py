@@ -69,3 +69,39 @@ def test_woodbury_stall_falls_back_to_dense(monkeypatch: pytest.MonkeyPatch) -> 
     assert res.extra["woodbury_stalls"] > 0
     assert res.status == "optimal"
     np.testing.assert_allclose(res.objective, ref.objective, rtol=1e-6)
+
+
+def test_above_the_dense_limit_the_ipm_stays_on_woodbury(monkeypatch: pytest.MonkeyPatch) -> None:
+    # with a dense budget below every working set, no kd x kd matrix may be formed: stalls
+    # do not hand over, the cg's dense retry is skipped, and the solve still certifies
+    monkeypatch.setattr(ipm, "DENSE_NEWTON_BYTES", 8)
+    monkeypatch.setattr(ipm, "STALL_STEP", 2.0)
+    monkeypatch.setattr(ipm, "STALL_GAP", 1e-2)
+    monkeypatch.setattr(WorkingSetIPM, "FtF", property(lambda self: pytest.fail("dense F^T F")))
+    inst = gaussian_instance(30, 4, 4, labels="planted", width=4, noise=0.1)
+    D = sample_patterns(inst.X, 40, make_rng(104)).D
+    beta = 1e-3 * F.beta_max(inst.X, inst.y, D)
+    res = solve_relu_cg(inst.X, inst.y, D, beta, tol=1e-9)
+    ref = solve_relu_reference(inst.X, inst.y, D, beta)
+    assert res.extra["woodbury_steps"] > 0 and res.extra["woodbury_stalls"] == 0
+    assert res.status == "optimal"
+    np.testing.assert_allclose(res.objective, ref.objective, rtol=1e-6)
+
+
+def test_working_set_cap_is_sized_from_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.solvers import relu_cg
+
+    monkeypatch.delenv("HARNESS_MAX_MEMORY", raising=False)
+    monkeypatch.setattr(relu_cg, "memory_limit", lambda: None)
+    # 2 GiB over 8 (n + 2d) bytes per unit of kd: ~ 838 860 at n = 160, d = 80
+    assert relu_cg.working_set_max_dim(160, 80) == int(2 * 2**30 / (8 * 320))
+    monkeypatch.setattr(relu_cg, "memory_limit", lambda: 8 * 320 * 1000)
+    assert relu_cg.working_set_max_dim(160, 80) == 1000
+    # a cap below the optimum's support ends the solve honestly: inaccurate, still bounded
+    inst = gaussian_instance(30, 4, 4, labels="planted", width=4, noise=0.1)
+    D = sample_patterns(inst.X, 40, make_rng(104)).D
+    beta = 1e-3 * F.beta_max(inst.X, inst.y, D)
+    res = solve_relu_cg(inst.X, inst.y, D, beta, tol=1e-9, max_dim=8)
+    assert res.status == "inaccurate"
+    assert res.extra["stop_reason"] == "working set too large"
+    assert res.dual_bound <= res.objective
