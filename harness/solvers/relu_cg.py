@@ -384,7 +384,7 @@ def solve_relu_cg(
                 # with the dense Newton solves on the same working set
                 dense_retry = True
                 ipm = build(ws, woodbury=False)
-                certified_state = False
+                certified_state = priced_final = False
                 continue
             stop_reason = "ipm stalled"
             break
