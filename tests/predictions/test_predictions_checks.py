@@ -294,6 +294,7 @@ INCONCLUSIVE: dict[str, Callable[[], Tables]] = {
     "P1 capped": lambda: gap(P_capped=True),
     "P5 capped": lambda: gap(P_capped=True),
     "P16 narrow": lambda: stationary(width_meets_rule=False),
+    "P16 not converged": lambda: stationary(converged=False),
     # loose bracket: the worst case rises, the best case does not
     "P1 bracket": lambda: gap(pstar_lower=lambda df: 1.0 / (1.0 + df["n"] / 40.0)),
     "P16 bracket": lambda: stationary(
@@ -421,3 +422,27 @@ def test_out_of_scope_group_is_not_lost() -> None:
     res = CHECKS["P6"].fn({"relaxation_gap": pd.concat([df, other], ignore_index=True)})
     assert res.verdict == "PASS", res.explanation
     assert "outside scope" in res.explanation
+
+
+def test_p16_unconverged_runs_cannot_mask_a_rising_trend() -> None:
+    """Converged runs whose L/p* rises with n FAIL, whatever runs stopped at their budget show.
+
+    At paper scale, GD runs stuck near their initial weight decay (L/p* ~ 2 000 at the
+    smallest n, not stationary) made the worst-case slope negative; they are outside Thm
+    2.5 and must not decide the trend.
+    """
+    rising = stationary(
+        loss=lambda df: 1.1 * np.sqrt(df["n"]),
+        p_cvx_Dprime=lambda df: df["loss"],
+        loss_over_pstar_lower=lambda df: df["loss"],
+        loss_over_pstar_upper=lambda df: df["loss"],
+        converged=True,
+    )["stationary"]
+    stuck = rising[rising["n"] == rising["n"].min()].copy()
+    for col in ("loss", "p_cvx_Dprime", "loss_over_pstar_lower", "loss_over_pstar_upper"):
+        stuck[col] = 2000.0
+    stuck["converged"] = False
+    verdict, text = _run("P16", {"stationary": pd.concat([rising, stuck], ignore_index=True)})
+    assert verdict == "FAIL", text
+    verdict, _ = _run("P16", {"stationary": rising})
+    assert verdict == "FAIL"
