@@ -47,6 +47,12 @@ def memory_limit() -> int | None:
     return None if avail is None else int(avail * DEFAULT_FRACTION)
 
 
+def memory_budget(cap: float) -> float:
+    """``cap`` bytes, or :func:`memory_limit` when that is smaller (sizing a working set)."""
+    limit = memory_limit()
+    return float(cap) if limit is None else min(float(cap), float(limit))
+
+
 def format_bytes(n: float) -> str:
     """``1536`` -> ``'1.5 KiB'`` (binary units, three significant digits)."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):

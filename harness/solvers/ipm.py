@@ -13,7 +13,7 @@ import numpy as np
 import scipy.linalg
 
 from harness.formulations import FloatArray
-from harness.resources import memory_limit
+from harness.resources import memory_budget
 from harness.solvers.masked import MaskedProducts
 
 IntArray = np.ndarray
@@ -36,11 +36,7 @@ DENSE_NEWTON_BYTES = 2 * 2**30
 
 def dense_max_dim() -> int:
     """Largest ``kd`` whose dense Newton matrices fit :data:`DENSE_NEWTON_BYTES`."""
-    budget = float(DENSE_NEWTON_BYTES)
-    limit = memory_limit()
-    if limit is not None:
-        budget = min(budget, float(limit))
-    return max(1, int(np.sqrt(budget / (3 * 8))))
+    return max(1, int(np.sqrt(memory_budget(DENSE_NEWTON_BYTES) / (3 * 8))))
 
 
 def soc_nt(s: FloatArray, z: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -41,7 +41,7 @@ from harness import __version__
 from harness import formulations as F
 from harness.errors import InputError
 from harness.formulations import BoolArray, FloatArray
-from harness.resources import memory_limit
+from harness.resources import memory_budget
 from harness.solvers.certify import build_result, relu_certificate
 from harness.solvers.common import (
     DEFAULT_TOL,
@@ -87,11 +87,7 @@ IntArray = np.ndarray
 
 def working_set_max_dim(n: int, d: int) -> int:
     """Default cap on ``k d``: the restricted IPM's arrays within :data:`IPM_MEMORY_BYTES`."""
-    budget = float(IPM_MEMORY_BYTES)
-    limit = memory_limit()
-    if limit is not None:
-        budget = min(budget, float(limit))
-    return max(d, int(budget / (8 * (n + 2 * d))))
+    return max(d, int(memory_budget(IPM_MEMORY_BYTES) / (8 * (n + 2 * d))))
 
 
 def solve_relu_cg(

@@ -89,14 +89,16 @@ def test_above_the_dense_limit_the_ipm_stays_on_woodbury(monkeypatch: pytest.Mon
 
 
 def test_working_set_cap_is_sized_from_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import resources
     from harness.solvers import relu_cg
 
-    monkeypatch.delenv("HARNESS_MAX_MEMORY", raising=False)
-    monkeypatch.setattr(relu_cg, "memory_limit", lambda: None)
+    monkeypatch.setattr(resources, "memory_limit", lambda: None)
     # 2 GiB over 8 (n + 2d) bytes per unit of kd: ~ 838 860 at n = 160, d = 80
     assert relu_cg.working_set_max_dim(160, 80) == int(2 * 2**30 / (8 * 320))
-    monkeypatch.setattr(relu_cg, "memory_limit", lambda: 8 * 320 * 1000)
+    # a smaller memory limit wins
+    monkeypatch.setattr(resources, "memory_limit", lambda: 8 * 320 * 1000)
     assert relu_cg.working_set_max_dim(160, 80) == 1000
+    assert ipm.dense_max_dim() == int((8 * 320 * 1000 / 24) ** 0.5)
     # a cap below the optimum's support ends the solve honestly: inaccurate, still bounded
     inst = gaussian_instance(30, 4, 4, labels="planted", width=4, noise=0.1)
     D = sample_patterns(inst.X, 40, make_rng(104)).D
