@@ -86,6 +86,9 @@ class TrainResult:
     method : {"gd", "adam"}
     lr : float or None
         Fixed step size used; ``None`` for GD with backtracking line search.
+    lr_decay : float or None
+        Inverse-time decay constant of the fixed step (``lr / (1 + t / lr_decay)``);
+        ``None``: constant step (always ``None`` with the line search).
     init_scale : float or None
         The ``init_scale`` argument; ``None`` means the default per-layer rule (or an
         explicit ``init``).
@@ -108,6 +111,7 @@ class TrainResult:
     init_scale: float | None
     time_s: float
     grad_norm: float
+    lr_decay: float | None = None
 
     @property
     def width(self) -> int:
@@ -155,6 +159,7 @@ class TrainResult:
         return {
             "method": self.method,
             "lr": None if self.lr is None else float(self.lr),
+            "lr_decay": None if self.lr_decay is None else float(self.lr_decay),
             "init_scale": None if self.init_scale is None else float(self.init_scale),
             "width": self.width,
             "objective": float(self.objective),
@@ -202,6 +207,7 @@ def train_network(
     init: tuple[FloatArray, FloatArray] | None = None,
     window: int = 10,
     gtol: float = 1e-8,
+    lr_decay: float | None = None,
 ) -> TrainResult:
     """Full-batch GD or Adam on eq. (1) with weight decay, THEORY.md §A2 / Thm 2.5.
 
@@ -248,6 +254,12 @@ def train_network(
     gtol : float
         Gradient stop: ``"gradient"`` when ``||grad L(theta_t)|| <= gtol * max(1,
         ||grad L(theta_0)||)``.
+    lr_decay : float or None
+        Inverse-time decay of a fixed step (Adam, or GD with a float ``lr``): step ``t``
+        uses ``lr / (1 + t / lr_decay)``. ``None`` (default): constant step. Adam with a
+        constant step keeps oscillating at a scale set by the step and rarely meets the
+        ``tol`` stop; a decaying step lets it settle (the stationary experiment uses it).
+        Ignored by GD's line search.
 
     Returns
     -------
@@ -262,7 +274,8 @@ def train_network(
     ------
     InputError
         On invalid data, ``beta``, ``width``, ``method``, ``lr``, ``n_steps``,
-        ``init_scale``, ``tol``, ``record_patterns_at``, ``init``, ``window`` or ``gtol``.
+        ``init_scale``, ``tol``, ``record_patterns_at``, ``init``, ``window``, ``gtol``
+        or ``lr_decay``.
 
     Notes
     -----
@@ -283,6 +296,10 @@ def train_network(
         lr = _check_nonneg_float("lr", lr)
     tol = _check_nonneg_float("tol", tol)
     gtol = _check_nonneg_float("gtol", gtol)
+    if lr_decay is not None:
+        lr_decay = _check_nonneg_float("lr_decay", lr_decay)
+        if lr_decay == 0.0:
+            raise InputError("lr_decay must be a finite number > 0 or None; got 0.0")
     if init_scale is not None:
         init_scale = _check_nonneg_float("init_scale", init_scale)
         if init_scale == 0.0:
@@ -347,9 +364,10 @@ def train_network(
                 f = f_new  # the Armijo-checked value, so losses is exactly non-increasing
             else:
                 assert lr is not None
+                lr_t = lr if lr_decay is None else lr / (1.0 + t / lr_decay)
                 if method == "gd":
-                    U = U - lr * gU
-                    alpha = alpha - lr * ga
+                    U = U - lr_t * gU
+                    alpha = alpha - lr_t * ga
                 else:
                     k = t + 1
                     mU = ADAM_BETA1 * mU + (1.0 - ADAM_BETA1) * gU
@@ -358,8 +376,8 @@ def train_network(
                     va = ADAM_BETA2 * va + (1.0 - ADAM_BETA2) * (ga * ga)
                     c1 = 1.0 - ADAM_BETA1**k
                     c2 = 1.0 - ADAM_BETA2**k
-                    U = U - lr * (mU / c1) / (np.sqrt(vU / c2) + ADAM_EPS)
-                    alpha = alpha - lr * (ma / c1) / (np.sqrt(va / c2) + ADAM_EPS)
+                    U = U - lr_t * (mU / c1) / (np.sqrt(vU / c2) + ADAM_EPS)
+                    alpha = alpha - lr_t * (ma / c1) / (np.sqrt(va / c2) + ADAM_EPS)
                 f, gU, ga = network_gradient(X, y, U, alpha, beta)
             losses.append(f)
             t += 1
@@ -380,6 +398,7 @@ def train_network(
         init_scale=None if init is not None else init_scale,
         time_s=elapsed,
         grad_norm=gnorm,
+        lr_decay=None if use_line_search else lr_decay,
     )
 
 

@@ -262,6 +262,7 @@ GAP_COLUMNS = (
 STATIONARY_COLUMNS = (
     "method_used",
     "lr_used",
+    "lr_decay_used",
     "init",
     "loss",
     "loss_over_pstar_lower",
@@ -842,6 +843,8 @@ class StationaryParams(RelaxationParams):
     delta: float = param(_DELTA, DEFAULTS["delta"])
     gd_lr: float | None = param(_STEP, None)  # None: GD's backtracking line search
     adam_lr: float | None = param(_STEP, None)  # None: ADAM_LR
+    # inverse-time decay of the fixed steps (Adam, fixed-step GD): lr / (1 + t / lr_decay)
+    lr_decay: float | None = param(_STEP, None)
     n_steps: int = param(Interval(int, 1, None), DEFAULTS["n_steps"])
     init_scale: float | None = param(_STEP, None)  # None: nonconvex's default
     # True: the width used is max(width, 2 P_rule), the width Thm 2.5 assumes [RECON]
@@ -866,7 +869,8 @@ def stationary(p: StationaryParams, seed: np.random.SeedSequence) -> list[dict[s
         Required: ``n`` (or ``c``), ``d``, ``width`` (``m``), ``beta_rel`` (or ``beta``).
         Optional: ``methods`` (comma-separated from {"gd", "adam"}, default ``"gd"``: GD
         with Armijo backtracking unless ``gd_lr`` fixes its step; Adam with step
-        ``adam_lr``, default ``1e-2``), ``n_inits`` (default 10), ``n_steps``,
+        ``adam_lr``, default ``1e-2``), ``lr_decay`` (inverse-time decay of the fixed
+        steps, ``lr / (1 + t / lr_decay)``; default none), ``n_inits`` (default 10), ``n_steps``,
         ``init_scale``, ``delta`` (of the width condition, default 0.1), ``width_at_rule``
         (default false; true: the width used is ``max(width, 2 P_rule)``, the width of
         Thm 2.5, recorded as ``width_used``), instance, solver and bracket fields as in
@@ -917,6 +921,8 @@ def stationary(p: StationaryParams, seed: np.random.SeedSequence) -> list[dict[s
         }
         if p.init_scale is not None:
             kw["init_scale"] = p.init_scale
+        if p.lr_decay is not None and lr is not None:
+            kw["lr_decay"] = p.lr_decay
         # same init_seed for every method: identical initialisations (paired runs)
         runs = train_restarts(X, y, beta, m, init_seed, n_inits, **kw)
         all_runs.extend((method, lr, k, run) for k, run in enumerate(runs))
@@ -930,6 +936,7 @@ def stationary(p: StationaryParams, seed: np.random.SeedSequence) -> list[dict[s
         row: dict[str, Any] = {
             "method_used": method,
             "lr_used": math.nan if lr is None else float(lr),
+            "lr_decay_used": math.nan if run.lr_decay is None else float(run.lr_decay),
             "init": k,
             "loss": L,
             "grad_norm": float(run.grad_norm),
