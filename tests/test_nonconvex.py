@@ -124,6 +124,37 @@ def test_fixed_step_gd_matches_manual_updates(small) -> None:
     assert res.n_steps == 3 and res.stop_reason == "max_steps" and not res.converged
 
 
+def test_fixed_step_gd_with_lr_decay_matches_manual_updates(small) -> None:
+    """Step t uses lr / (1 + t / lr_decay); the decay is recorded, the line search ignores it."""
+    X, y = small
+    rng = np.random.default_rng(5)
+    U0 = rng.standard_normal((X.shape[1], 4)) * 0.3
+    a0 = rng.standard_normal(4) * 0.3
+    lr, beta, tau = 1e-3, 0.2, 2.0
+    res = train_network(
+        X, y, beta, 4, rng, lr=lr, n_steps=4, init=(U0, a0), tol=0.0, gtol=0.0, lr_decay=tau
+    )
+    U, a = U0.copy(), a0.copy()
+    for t in range(4):
+        _, gU, ga = network_gradient(X, y, U, a, beta)
+        step = lr / (1.0 + t / tau)
+        U, a = U - step * gU, a - step * ga
+    np.testing.assert_allclose(res.U, U, rtol=1e-14, atol=1e-15)
+    assert res.lr_decay == tau and res.to_record()["lr_decay"] == tau
+    ls = train_network(X, y, beta, 4, rng, n_steps=4, init=(U0, a0), lr_decay=tau)
+    assert ls.lr is None and ls.lr_decay is None
+
+
+def test_adam_lr_decay_changes_the_steps(small) -> None:
+    X, y = small
+    kw = {"method": "adam", "lr": 1e-2, "n_steps": 50, "tol": 0.0, "gtol": 0.0}
+    const = train_network(X, y, 0.1, 6, np.random.default_rng(1), **kw)
+    slow = train_network(X, y, 0.1, 6, np.random.default_rng(1), lr_decay=5.0, **kw)
+    # Adam's update is ~lr per coordinate: the decayed run moves less far from the init
+    init = train_network(X, y, 0.1, 6, np.random.default_rng(1), **{**kw, "n_steps": 0})
+    assert np.linalg.norm(slow.U - init.U) < np.linalg.norm(const.U - init.U)
+
+
 def test_init_override_and_default_init_scale(small) -> None:
     X, y = small
     d, m = X.shape[1], 2000
@@ -274,6 +305,8 @@ def test_to_record_is_json(small) -> None:
         ({"lr": -1.0}, "lr must be"),
         ({"n_steps": -1}, "n_steps must be"),
         ({"init_scale": 0.0}, "init_scale"),
+        ({"lr_decay": 0.0}, "lr_decay"),
+        ({"lr_decay": -1.0}, "lr_decay"),
         ({"record_patterns_at": "some"}, "record_patterns_at"),
         ({"record_patterns_at": [1, -2]}, "record_patterns_at"),
         ({"init": (np.zeros((2, 2)), np.zeros(2))}, "init must have shapes"),
