@@ -272,6 +272,7 @@ STATIONARY_COLUMNS = (
     "converged",
     "n_steps_taken",
     "p_cvx_Dprime",
+    "gap_cert_Dprime",
     "status_Dprime",
     "P_Dprime",
     "gap_Dprime_rel",
@@ -885,7 +886,8 @@ def stationary(p: StationaryParams, seed: np.random.SeedSequence) -> list[dict[s
         :data:`STATIONARY_COLUMNS`: ``loss = L(theta')`` (eq. (1) at the final weights;
         ``nan`` ratios for a diverged run), ``loss_over_pstar_lower`` (worst end) and
         ``loss_over_pstar_upper`` (best end), ``p_cvx_Dprime`` = (3) on the distinct
-        non-zero final patterns (``||y||^2/2`` when every neuron is dead),
+        non-zero final patterns (``||y||^2/2`` when every neuron is dead), ``gap_cert_Dprime``
+        its certified relative gap (also when its status is not ``optimal``),
         ``gap_Dprime_rel = (L - p_cvx(D')) / L`` (``>= 0`` up to solver tolerance; ``0`` at
         a true stationary point), ``frac_neuron_preserved`` = fraction of neurons whose
         pattern is unchanged since initialisation ((A2)). ``pstar_upper`` includes the
@@ -976,6 +978,7 @@ def _dprime(
     if not (math.isfinite(L) and np.all(np.isfinite(run.U))):
         return {
             "p_cvx_Dprime": math.nan,
+            "gap_cert_Dprime": math.nan,
             "status_Dprime": "diverged",
             "P_Dprime": 0,
             "gap_Dprime_rel": math.nan,
@@ -985,13 +988,17 @@ def _dprime(
     D_final = final_patterns(X, run.U)
     D_prime, _ = dedupe_patterns(D_final)
     if D_prime.shape[1] == 0:
-        p_cvx, status, t_cvx = 0.5 * float(y @ y), "optimal", 0.0
+        p_cvx, status, t_cvx, gap = 0.5 * float(y @ y), "optimal", 0.0, 0.0
     else:
         res = _solve("relu", X, y, D_prime, beta, opts)
         p_cvx, status, t_cvx = float(res.objective), res.status, float(res.time_s)
+        # certified relative gap of THIS solve (also for a non-optimal status: objective at
+        # a cone-feasible point, dual bound by weak duality)
+        gap = (p_cvx - _num(res.dual_bound)) / abs(p_cvx) if p_cvx != 0 else math.nan
     same = D_final == run.pattern_log[0]
     return {
         "p_cvx_Dprime": p_cvx,
+        "gap_cert_Dprime": float(gap) if math.isfinite(gap) else math.nan,
         "status_Dprime": status,
         "P_Dprime": int(D_prime.shape[1]),
         "gap_Dprime_rel": (L - p_cvx) / L if L > 0 else math.nan,

@@ -17,16 +17,17 @@ Decision rules (our reading of the claims; thresholds are module constants):
   is an UPPER bound on the ratio: a row where it is below the bound holds for the whole
   bracket; a row where it is above is undecided (INCONCLUSIVE, never FAIL).
 * **Preconditions** (P1, P5: Thm 2.1 / 3.8 need ``P >= 8 kappa log(n/delta)``; P16: the
-  width rule, and a run AT a stationary point, since Thm 2.5 is about stationary points):
+  width rule, and a run near a stationary point, since Thm 2.5 is about stationary points):
   rows where the rule was capped (``P_capped``), the width is below the rule or the run is
-  not certified stationary are removed from the parts that rely on the theorem and listed;
-  a check with such rows is INCONCLUSIVE at best (the orderings, which need no
-  precondition, still use them). P16 certifies stationarity by the mechanism of Thm 2.5
+  not near a stationary point are removed from the parts that rely on the theorem and
+  listed; a check with such rows is INCONCLUSIVE at best (the orderings, which need no
+  precondition, still use them). P16 measures stationarity by the mechanism of Thm 2.5
   (Wang et al. 2021: ``L(theta') = p_cvx(D')`` at a stationary point, ``p_cvx(D') <= L``
-  always): ``(L - p_cvx(D')) / L <=`` :data:`P16_STATIONARY_GAP` with an optimal D' solve.
-  The trainer's own stop rule is not used: at paper scale Armijo GD stops ('tol',
-  'line_search_failed') at ReLU kinks 1.5% above p_cvx(D'), and Adam ends within 0.6%
-  of it without meeting its relative-change stop.
+  always): ``(L - p_cvx(D')) / L <=`` :data:`P16_STATIONARY_GAP` with a certified D'
+  solve, and its trend brackets the run's stationary value by ``[p_cvx(D'), L]``. The
+  trainer's own stop rule is not used: Armijo GD stops ('tol', 'line_search_failed') at
+  ReLU kinks 1.5% above p_cvx(D') (n = 40, m = 5 572), and Adam ends within 0.1-1.6% of
+  it without meeting its relative-change stop.
 * **Scaling claims** (P1, P5, P16) per ``c`` (and labels / beta_rel / method when they
   vary): slope of ``R / sqrt(log 2n)`` against ``log n`` (P1, P16) or of ``p~_u / p_u``
   against ``sqrt(log 2n)`` (P5), 95 % seed-cluster bootstrap, bracket-aware
@@ -76,9 +77,16 @@ P14_RTOL = 1e-6
 #: P16: a run counts as at a stationary point of the Wang et al. kind when
 #: ``(L - p_cvx(D')) / L <=`` this (reported as ``fraction_at_stationary_point``).
 P16_STATIONARY_RTOL = 1e-3
-#: P16: largest ``(L - p_cvx(D')) / L`` of a run the trend uses (precondition; the trend's
-#: lower end uses ``p_cvx(D')``, so the slack widens the bracket instead of biasing it).
-P16_STATIONARY_GAP = 1e-2
+#: P16: largest ``(L - p_cvx(D')) / L`` of a run the trend uses ("near a stationary point",
+#: a precondition). The trend's lower end uses ``p_cvx(D')``, so the slack widens the
+#: bracket instead of biasing it; what the precondition removes are runs far from any
+#: stationary point (stuck near their initial weight decay: L/p_cvx(D') ~ 100-2 000).
+#: First set to 1e-2; at paper scale Adam (8 000 steps) ends 0.1-1.6% above p_cvx(D')
+#: at n <= 80, so 1e-2 discarded runs the bracket handles exactly (README, P16).
+P16_STATIONARY_GAP = 5e-2
+#: P16: a D' solve whose status is not ``optimal`` still counts when its own certified
+#: relative gap is at most this (p_cvx(D') enters comparisons at 1e-6 and 5e-2 only).
+P16_DPRIME_RTOL = 1e-7
 #: P17: predicted maximum exponent of time in ``d * P`` (Thm 2.3, O(d^3 P^3)).
 P17_MAX_EXPONENT = 3.0
 P17_MIN_R2 = 0.5
@@ -87,7 +95,7 @@ P17_MIN_DECADES = 1.0
 _GROUP_CANDIDATES = ("labels", "beta_rel", "beta", "method_used", "methods")
 _CAPPED = "P >= 8 kappa log(n/delta) (rule capped at P_cap)"
 _STATIONARY = (
-    f"run at a stationary point: (L - p_cvx(D'))/L <= {P16_STATIONARY_GAP:g}, D' solve optimal"
+    f"run near a stationary point: (L - p_cvx(D'))/L <= {P16_STATIONARY_GAP:g}, D' solve certified"
 )
 
 
@@ -552,7 +560,8 @@ def check_p14(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     measured="L(theta')/p* over the p* bracket against n; L(theta') vs p_cvx(D')",
     predicted="no upward trend of (L/p*)/sqrt(log 2n); p* <= p_cvx(D') <= L",
     rule=(
-        "hard: pstar_lower <= p_cvx(D') <= L (D' solve optimal); per (c, method), runs with "
+        "hard: pstar_lower <= p_cvx(D') <= L (D' solve optimal or certified to 1e-7); per "
+        "(c, method), runs with "
         f"(L - p_cvx(D'))/L <= {P16_STATIONARY_GAP:g} and the width rule met, >= 4 n spanning x8, "
         ">= 3 seeds: worst/best-case slope of (L/p*)/sqrt(log 2n) vs log n over the bracket "
         "[p_cvx(D')/p*_upper, L/p*_lower], bootstrap 95% CI, PASS if worst CI <= 0"
@@ -579,7 +588,11 @@ def check_p16(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
         return not_run(measured, predicted, ev0)
     loss = arr(ev0.rows, "loss")
     ev = ev0.exclude(~np.isfinite(loss), "non-optimal", "run diverged (loss not finite)")
-    hev = ev.optimal("status_Dprime").finite("p_cvx_Dprime", "pstar_lower")
+    hev = ev.exclude(
+        ~_dprime_certified(ev.rows),
+        "non-optimal",
+        f"status_Dprime not optimal and certified gap above {P16_DPRIME_RTOL:g}",
+    ).finite("p_cvx_Dprime", "pstar_lower")
     h = hev.rows
     L, pc = arr(h, "loss"), arr(h, "p_cvx_Dprime")
     parts = [
@@ -593,8 +606,7 @@ def check_p16(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     # near its initial weight decay, L/p* ~ 2 000 at paper scale, is far from it and must
     # not decide the trend); the trainer's stop rule is no certificate (module docstring)
     tl, tpc = arr(tev.rows, "loss"), arr(tev.rows, "p_cvx_Dprime")
-    status = tev.rows.get("status_Dprime", pd.Series("absent", index=tev.rows.index))
-    ok = (status == "optimal").to_numpy()
+    ok = _dprime_certified(tev.rows)
     with np.errstate(invalid="ignore", divide="ignore"):
         stationary = ok & np.isfinite(tpc) & ((tl - tpc) <= P16_STATIONARY_GAP * np.abs(tl))
     tev = tev.precondition(stationary, _STATIONARY)
@@ -633,6 +645,14 @@ def check_p16(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
             f"{P16_STATIONARY_RTOL:g}"
         )
     return combine(parts, measured, predicted, details, notes)
+
+
+def _dprime_certified(rows: pd.DataFrame) -> np.ndarray:
+    """Rows whose p_cvx(D') solve is optimal or certified to :data:`P16_DPRIME_RTOL`."""
+    idx = rows.index
+    status = rows.get("status_Dprime", pd.Series("absent", index=idx)).astype(str)
+    gap = pd.to_numeric(rows.get("gap_cert_Dprime", pd.Series(np.nan, index=idx)))
+    return ((status == "optimal") | (gap.abs() <= P16_DPRIME_RTOL)).to_numpy()
 
 
 # --------------------------------------------------------------------------- P17
