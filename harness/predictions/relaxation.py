@@ -17,7 +17,9 @@ Decision rules (our reading of the claims; thresholds are module constants):
   is an UPPER bound on the ratio: a row where it is below the bound holds for the whole
   bracket; a row where it is above is undecided (INCONCLUSIVE, never FAIL).
 * **Preconditions** (P1, P5: Thm 2.1 / 3.8 need ``P >= 8 kappa log(n/delta)``; P16: the
-  width rule, and a run near a stationary point, since Thm 2.5 is about stationary points):
+  width rule, (A2) -- at least half of the neurons end on their initial pattern
+  (``frac_neuron_preserved >=`` :data:`P16_MIN_PRESERVED`) -- and a run near a stationary
+  point, since Thm 2.5 is about stationary points):
   rows where the rule was capped (``P_capped``), the width is below the rule or the run is
   not near a stationary point are removed from the parts that rely on the theorem and
   listed; a check with such rows is INCONCLUSIVE at best (the orderings, which need no
@@ -84,6 +86,9 @@ P16_STATIONARY_RTOL = 1e-3
 #: First set to 1e-2; at paper scale Adam (8 000 steps) ends 0.1-1.6% above p_cvx(D')
 #: at n <= 80, so 1e-2 discarded runs the bracket handles exactly (README, P16).
 P16_STATIONARY_GAP = 5e-2
+#: P16: (A2) of Thm 2.5, the fraction of neurons whose activation pattern at the end equals
+#: the initial one (``frac_neuron_preserved``) must be at least this.
+P16_MIN_PRESERVED = 0.5
 #: P16: a D' solve whose status is not ``optimal`` still counts when its own certified
 #: relative gap is at most this (p_cvx(D') enters comparisons at 1e-6 and 5e-2 only).
 P16_DPRIME_RTOL = 1e-7
@@ -94,6 +99,7 @@ P17_MIN_DECADES = 1.0
 
 _GROUP_CANDIDATES = ("labels", "beta_rel", "beta", "method_used", "methods")
 _CAPPED = "P >= 8 kappa log(n/delta) (rule capped at P_cap)"
+_A2 = f"(A2): >= {P16_MIN_PRESERVED:g} of the neurons keep their initial pattern"
 _STATIONARY = (
     f"run near a stationary point: (L - p_cvx(D'))/L <= {P16_STATIONARY_GAP:g}, D' solve certified"
 )
@@ -562,7 +568,8 @@ def check_p14(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     rule=(
         "hard: pstar_lower <= p_cvx(D') <= L (D' solve optimal or certified to 1e-7); per "
         "(c, method), runs with "
-        f"(L - p_cvx(D'))/L <= {P16_STATIONARY_GAP:g} and the width rule met, >= 4 n spanning x8, "
+        f"(L - p_cvx(D'))/L <= {P16_STATIONARY_GAP:g}, the width rule and (A2) met, >= 4 n "
+        "spanning x8, "
         ">= 3 seeds: worst/best-case slope of (L/p*)/sqrt(log 2n) vs log n over the bracket "
         "[p_cvx(D')/p*_upper, L/p*_lower], bootstrap 95% CI, PASS if worst CI <= 0"
     ),
@@ -602,6 +609,11 @@ def check_p16(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
     tev = ev.finite("loss_over_pstar_lower", "loss_over_pstar_upper")
     if "width_meets_rule" in tev.rows.columns:
         tev = tev.precondition(flag(tev.rows["width_meets_rule"]), "width >= the rule of Thm 2.5")
+    if "frac_neuron_preserved" in tev.rows.columns:
+        # (A2): the mechanism needs at least half of the neurons on their initial (Gaussian)
+        # patterns at the stationary point; without it Thm 2.5 says nothing about the run
+        frac = arr(tev.rows, "frac_neuron_preserved")
+        tev = tev.precondition(frac >= P16_MIN_PRESERVED, _A2)
     # Thm 2.5 bounds L at a stationary point, certified here by L ~ p_cvx(D') (a run stuck
     # near its initial weight decay, L/p* ~ 2 000 at paper scale, is far from it and must
     # not decide the trend); the trainer's stop rule is no certificate (module docstring)

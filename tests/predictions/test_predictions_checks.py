@@ -86,6 +86,7 @@ def stationary(**over: object) -> Tables:
                     "method_used": "gd", "loss": L, "p_cvx_Dprime": L, "status_Dprime": "optimal",
                     "pstar_lower": 1.0, "pstar_upper": 1.0, "loss_over_pstar_lower": L,
                     "loss_over_pstar_upper": L, "width_meets_rule": True,
+                    "frac_neuron_preserved": 0.9,
                 }
             )  # fmt: skip
     return {"stationary": _apply(pd.DataFrame(rows), over)}
@@ -295,6 +296,7 @@ INCONCLUSIVE: dict[str, Callable[[], Tables]] = {
     "P5 capped": lambda: gap(P_capped=True),
     "P16 narrow": lambda: stationary(width_meets_rule=False),
     "P16 not stationary": lambda: _far_from_stationary(),
+    "P16 (A2) unmet": lambda: stationary(frac_neuron_preserved=0.0),
     "P16 D' gap too wide": lambda: stationary(status_Dprime="inaccurate", gap_cert_Dprime=1e-4),
     "P16 D' unsolved": lambda: stationary(status_Dprime="inaccurate"),
     # loose bracket: the worst case rises, the best case does not
