@@ -150,6 +150,8 @@ def test_stationary_rows() -> None:
     assert not set(point) & set(df.columns)
     assert sorted(df["method_used"]) == ["adam", "adam", "gd", "gd"]
     assert (df["status_Dprime"] == "optimal").all()
+    assert df["gap_cert_Dprime"].between(-1e-12, 1e-8).all()  # its own certified gap
+    assert df["lr_decay_used"].isna().all()  # no decay asked
     L, pc = df["loss"].to_numpy(), df["p_cvx_Dprime"].to_numpy()
     assert np.all(pc <= L * (1 + TOL)), "p_cvx(D') <= L(theta') always"
     assert np.all(df["pstar_lower"] <= pc * (1 + TOL))
