@@ -85,7 +85,7 @@ def plot_coupling(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     col_keys = ["dataset"]
     if "n" in trace.columns and trace["n"].nunique() > 1:
         col_keys.append("n")
-    columns = [c if isinstance(c, tuple) else (c,) for c in trace.groupby(col_keys).groups]
+    columns = list(set(trace[col_keys].itertuples(index=False, name=None)))
     columns.sort(key=lambda c: (str(c[0]), *(float(v) for v in c[1:])))
     widths = sorted(trace["width"].unique())
     schedules = sorted(
