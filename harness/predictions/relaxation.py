@@ -188,7 +188,7 @@ def check_p1(tables: Mapping[str, pd.DataFrame]) -> CheckResult:
             lo=r_lo / sl,
             hi=r_hi / sl,
             keys=_keys(t),
-            raw=np.where(np.abs(r_hi - r_lo) <= 1e-9 * np.abs(r_hi), r_hi, np.nan),
+            raw=(r_lo, r_hi),
         )
         details["median_R_cert"] = float(np.nanmedian(r_hi))
         details["median_R_est"] = float(np.nanmedian(r_lo))

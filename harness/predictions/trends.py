@@ -35,19 +35,22 @@ def trend_part(
     max_slope: float = 0.0,
     levels_col: str = "n",
     clusters_col: str | None = "seed_index",
-    raw: np.ndarray | None = None,
+    raw: tuple[np.ndarray, np.ndarray] | None = None,
     design: Design | None = SCALING_DESIGN,
     n_boot: int = N_BOOT,
 ) -> CheckResult:
     """Per group of ``keys``: slope of the response bracket ``[lo, hi]`` against ``x``.
 
-    ``raw`` is the un-normalised statistic (e.g. ``R`` before dividing by ``sqrt(log 2n)``):
-    when it is constant in a group, that group is INCONCLUSIVE whatever the slope.
+    ``raw`` is the un-normalised statistic's bracket ``(raw_lo, raw_hi)`` per row (e.g.
+    ``R`` before dividing by ``sqrt(log 2n)``): when every row of a group lies in one band
+    narrower than :data:`DEGENERATE_RTOL` (``max raw_hi - min raw_lo``), the statistic is
+    constant and that group is INCONCLUSIVE whatever the slope. A row with a wide bracket
+    is evidence that the statistic varies, so it is never ignored here.
     """
     rng = rule_rng()
     work = df.reset_index(drop=True).assign(_x=x, _lo=lo, _hi=hi)
     if raw is not None:
-        work = work.assign(_raw=raw)
+        work = work.assign(_raw_lo=raw[0], _raw_hi=raw[1])
     entries: list[tuple[str, CheckResult]] = []
     for key, g in groups(work, [k for k in keys if k in work.columns]):
         lab = label([k for k in keys if k in work.columns], key) or "all"
@@ -69,14 +72,16 @@ def trend_part(
         )
         res = bracket_trend_rule(worst, best, max_slope, measured="", predicted="")
         if raw is not None and res.verdict == "PASS":
-            r = arr(g, "_raw")
-            r = r[np.isfinite(r)]
-            if r.size and np.ptp(r) <= DEGENERATE_RTOL * max(1.0, float(np.max(np.abs(r)))):
+            r_lo, r_hi = arr(g, "_raw_lo"), arr(g, "_raw_hi")
+            ok = np.isfinite(r_lo) & np.isfinite(r_hi)
+            band = float(np.max(r_hi[ok]) - np.min(r_lo[ok])) if ok.all() and ok.size else np.inf
+            top = float(np.max(np.abs(r_hi[ok]))) if ok.any() else 0.0
+            if band <= DEGENERATE_RTOL * max(1.0, top):
                 res = CheckResult(
                     "INCONCLUSIVE",
                     "",
                     "",
-                    f"the statistic is constant ({float(r[0]):.6g}) on every row: the "
+                    f"the statistic is constant ({float(r_hi[0]):.6g}) on every row: the "
                     f"normalisation alone sets the slope, so the growth bound is not exercised "
                     f"({res.explanation})",
                     res.details,

@@ -428,6 +428,30 @@ def test_out_of_scope_group_is_not_lost() -> None:
     assert "outside scope" in res.explanation
 
 
+def test_p1_exact_rows_at_one_do_not_hide_bracketed_rows_that_vary() -> None:
+    """c = 1 at paper scale: R = 1 exactly (p* enumerated) at the smallest n, R bracketed
+    and rising to ~1.2 above. The statistic is not constant, so the trend decides (it PASSes
+    here: R grows slower than sqrt(log 2n)); the old guard looked at the exact rows only and
+    returned INCONCLUSIVE. With R = 1 everywhere it stays INCONCLUSIVE."""
+
+    def lower(df: pd.DataFrame) -> pd.Series:
+        return np.where(df["n"] == NS[0], 1.0, 1.0 / (1.0 + 0.01 * np.log(df["n"] / NS[0])))
+
+    t = gap(
+        R=lambda n, s: (
+            1.0 + 0.1 * math.log(n / NS[0]) / math.log(8) + (0.001 * s if n > NS[0] else 0)
+        ),
+        pstar_lower=lower,
+        pstar_exact=lambda df: df["n"] == NS[0],
+    )
+    verdict, text = _run("P1", t)
+    assert verdict == "PASS", text
+    ones = gap(R=lambda n, s: 1.0, pstar_lower=lower, pstar_exact=lambda df: df["n"] == NS[0])
+    ones["relaxation_gap"]["pstar_lower"] = 1.0
+    verdict, text = _run("P1", ones)
+    assert verdict == "INCONCLUSIVE" and "constant" in text, text
+
+
 def test_p16_runs_off_a_stationary_point_cannot_mask_a_rising_trend() -> None:
     """Stationary runs whose L/p* rises with n FAIL, whatever non-stationary runs show.
 
