@@ -46,7 +46,7 @@ _CHUNK_ELEMENTS = 1 << 22  # entries per enumeration block (~32 MB of float64)
 #: L-BFGS relative-reduction stop of each smoothing stage of the spectral SDP bound. Any
 #: ``mu`` gives a certified bound; measured on planted (A1) instances (M = diag(y) X X^T
 #: diag(y)): 1e-10 instead of 1e-15 needs 2.4x fewer eigendecompositions at n = 160 and
-#: 1.9x fewer at n = 320, with bounds looser by 6e-8 and 1.2e-8 relative (Clarabel cross-checks unchanged).
+#: 1.9x fewer at n = 320, with bounds looser by 6e-8 and 1.2e-8 relative.
 SPECTRAL_FTOL = 1e-10
 SDP_SOLVERS = ("spectral", "clarabel", "scs")
 

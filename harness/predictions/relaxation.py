@@ -28,8 +28,8 @@ Decision rules (our reading of the claims; thresholds are module constants):
   always): ``(L - p_cvx(D')) / L <=`` :data:`P16_STATIONARY_GAP` with a certified D'
   solve, and its trend brackets the run's stationary value by ``[p_cvx(D'), L]``. The
   trainer's own stop rule is not used: Armijo GD stops ('tol', 'line_search_failed') at
-  ReLU kinks 1.5% above p_cvx(D') (n = 40, m = 5 572), and Adam ends within 0.1-1.6% of
-  it without meeting its relative-change stop.
+  ReLU kinks 1.5% above p_cvx(D') (n = 40, m = 5 572), and Adam ends 0.1-2.7% above it
+  (paper grid) without meeting its relative-change stop.
 * **Scaling claims** (P1, P5, P16) per ``c`` (and labels / beta_rel / method when they
   vary): slope of ``R / sqrt(log 2n)`` against ``log n`` (P1, P16) or of ``p~_u / p_u``
   against ``sqrt(log 2n)`` (P5), 95 % seed-cluster bootstrap, bracket-aware
