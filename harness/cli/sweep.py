@@ -51,7 +51,25 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     add_scale(p, None)
     add_results_dir(p)
     p.add_argument("--rows", type=positive_int, default=20, help="rows to print (default 20)")
-    p.add_argument("--columns", default=None, help="comma-separated columns to print")
+    p.add_argument(
+        "--columns",
+        default=None,
+        help="comma-separated columns to print (also derived: pstar_width_rel)",
+    )
+    p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COL=VALUE",
+        help="keep rows whose column equals VALUE (as text); repeatable",
+    )
+    p.add_argument(
+        "--median-by",
+        default=None,
+        metavar="COLS",
+        help="with --columns: one line per group of these columns, the median of each column "
+        "and the row count",
+    )
     p.set_defaults(func=cmd_show)
 
     p = subparsers.add_parser("clean", help="delete results/NAME")
@@ -132,9 +150,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     scales = [args.scale] if args.scale else store.scales()
     if not scales:
         raise HarnessError(f"no results for '{store.name}' in {store.root}")
+    if args.median_by and not args.columns:
+        raise HarnessError("--median-by needs --columns (the columns to take medians of)")
     for scale in scales:
-        table = _load_table(store, scale)
-        print(_format_table(store.name, scale, table, args.rows, args.columns))
+        table = _with_derived(_filtered(_load_table(store, scale), args.where))
+        if args.median_by:
+            print(_format_medians(store.name, scale, table, args.median_by, args.columns))
+        else:
+            print(_format_table(store.name, scale, table, args.rows, args.columns))
     return 0
 
 
@@ -172,6 +195,60 @@ def _load_table(store: Any, scale: str) -> Any:
             f"{str(exc).splitlines()[0] if str(exc) else ''}; delete it and rerun "
             f"`harness run` to rebuild it from the point files"
         ) from exc
+
+
+#: Columns ``harness show`` derives from stored ones: name -> (needed columns, formula).
+DERIVED_COLUMNS = {
+    "pstar_width_rel": (
+        ("pstar_lower", "pstar_upper"),
+        "(pstar_upper - pstar_lower) / pstar_upper: relative width of the p* bracket",
+    ),
+}
+
+
+def _filtered(table: Any, where: list[str]) -> Any:
+    """Rows whose column equals the value of every ``COL=VALUE`` (compared as text)."""
+    for cond in where:
+        col, sep, value = cond.partition("=")
+        if not sep or not col:
+            raise HarnessError(f"--where must be COL=VALUE; got {cond!r}")
+        if col not in table.columns:
+            raise HarnessError(
+                f"unknown --where column {col!r}; columns are {sorted(table.columns)}"
+            )
+        table = table[table[col].astype(str) == value]
+    return table
+
+
+def _with_derived(table: Any) -> Any:
+    """The table with :data:`DERIVED_COLUMNS` added where their inputs are stored."""
+    if {"pstar_lower", "pstar_upper"} <= set(table.columns):
+        table = table.assign(
+            pstar_width_rel=(table["pstar_upper"] - table["pstar_lower"]) / table["pstar_upper"]
+        )
+    return table
+
+
+def _format_medians(name: str, scale: str, table: Any, by: str, columns: str) -> str:
+    """One line per group of ``by``: the row count and the median of each of ``columns``."""
+    import pandas as pd
+
+    keys = [c.strip() for c in by.split(",") if c.strip()]
+    wanted = [c.strip() for c in columns.split(",") if c.strip()]
+    missing = [c for c in keys + wanted if c not in table.columns]
+    if missing:
+        raise HarnessError(
+            f"unknown column(s) {missing}; columns are {sorted(map(str, table.columns))}"
+        )
+    head = f"== {name} [{scale}]: medians over {len(table)} rows by {', '.join(keys)}"
+    if table.empty:
+        return head
+    values = table[wanted].apply(pd.to_numeric, errors="coerce")
+    grouped = pd.concat([table[keys], values], axis=1).groupby(keys, sort=True)
+    out = grouped.median().assign(rows=grouped.size()).reset_index()
+    with pd.option_context("display.width", 200, "display.max_columns", 40):
+        text = out.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    return head + "\n" + text
 
 
 def _format_table(name: str, scale: str, table: Any, max_rows: int, columns: str | None) -> str:

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from harness.cli import main as harness_main
+from harness.cli.sweep import _with_derived
 from harness.errors import DataError, SpecError
 from harness.sweep import (
     ResultStore,
@@ -371,6 +372,16 @@ def test_cli_run_status_show_clean(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "draw" in capsys.readouterr().out
     assert harness_main(["show", "synth", "--results-dir", res, "--columns", "nope"]) == 2
     assert "unknown column(s) ['nope']" in capsys.readouterr().err
+    args = ["show", "synth", "--results-dir", res, "--columns", "draw", "--median-by", "x"]
+    assert harness_main([*args, "--where", "point_status=ok"]) == 0
+    out = capsys.readouterr().out
+    assert "medians over 2 rows by x" in out and "rows" in out  # the failed point is filtered
+    assert harness_main([*args[:-4], "--median-by", "x"]) == 2  # no --columns
+    assert "--median-by needs --columns" in capsys.readouterr().err
+    assert harness_main([*args, "--where", "nope"]) == 2
+    assert "--where must be COL=VALUE" in capsys.readouterr().err
+    derived = _with_derived(pd.DataFrame({"pstar_lower": [0.9, 1.0], "pstar_upper": [1.0, 1.0]}))
+    np.testing.assert_allclose(derived["pstar_width_rel"], [0.1, 0.0])
     manifest = json.loads((tmp_path / "results" / "synth" / "quick.keys.json").read_text())
     assert len(manifest["cache_keys"]) == 3
     assert harness_main(["clean", "synth", "--results-dir", res]) == 0
