@@ -197,15 +197,6 @@ def _load_table(store: Any, scale: str) -> Any:
         ) from exc
 
 
-#: Columns ``harness show`` derives from stored ones: name -> (needed columns, formula).
-DERIVED_COLUMNS = {
-    "pstar_width_rel": (
-        ("pstar_lower", "pstar_upper"),
-        "(pstar_upper - pstar_lower) / pstar_upper: relative width of the p* bracket",
-    ),
-}
-
-
 def _filtered(table: Any, where: list[str]) -> Any:
     """Rows whose column equals the value of every ``COL=VALUE`` (compared as text)."""
     for cond in where:
@@ -221,7 +212,8 @@ def _filtered(table: Any, where: list[str]) -> Any:
 
 
 def _with_derived(table: Any) -> Any:
-    """The table with :data:`DERIVED_COLUMNS` added where their inputs are stored."""
+    """The table with ``pstar_width_rel = (pstar_upper - pstar_lower) / pstar_upper`` (the
+    relative width of the p* bracket) added where both ends are stored."""
     if {"pstar_lower", "pstar_upper"} <= set(table.columns):
         table = table.assign(
             pstar_width_rel=(table["pstar_upper"] - table["pstar_lower"]) / table["pstar_upper"]
