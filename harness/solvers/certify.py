@@ -83,10 +83,15 @@ def relu_certificate(
     n, P = D.shape
     lam = np.zeros((n, P)) if lam is None else np.maximum(lam, 0.0)
     mu = np.zeros((n, P)) if mu is None else np.maximum(mu, 0.0)
-    base = X.T @ np.where(D, v[:, None], 0.0)
+    base = X.T @ (D * v[:, None])
     G = np.concatenate([base, -base], axis=1)
     M = np.concatenate([lam, mu], axis=1)
     norms = F.group_norms(G + X.T @ signed_values(np.concatenate([D, D], axis=1), M))
+    raw = F.group_norms(G)
+    worse = raw < norms  # multipliers worse than none (lam = 0 is always valid)
+    if worse.any():
+        M[:, worse] = 0.0
+        norms[worse] = raw[worse]
     exact = -np.inf
     for j in np.argsort(-norms, kind="stable"):
         if norms[j] <= max(beta, exact):
@@ -109,7 +114,7 @@ def ridge_dual_bound(
     Dual of (11): ``max_v v^T y - 1/2||v||^2 - 1/(2 beta) sum_i ||X^T D_i v||^2``; the
     candidate is scaled by its best ``t``, giving ``(v^T y)_+^2 / (2 b)``.
     """
-    G = X.T @ np.where(D, v[:, None], 0.0)
+    G = X.T @ (D * v[:, None])
     b = float(v @ v) + float(np.sum(G * G)) / beta
     a = max(float(v @ y), 0.0)
     return 0.0 if b <= 0.0 else a * a / (2.0 * b)
@@ -198,8 +203,12 @@ def build_result(
         candidates.append(y - F.gated_predict(X, D, Z[:, :P] - Z[:, P:]))
     lower = -np.inf
     lam, mu = multipliers
+    seen: list[FloatArray] = []
     for v in candidates:
         v = np.asarray(v, dtype=np.float64)
+        if any(np.array_equal(v, s) for s in seen):
+            continue  # the same candidate gives the same bound (the solver's final residual)
+        seen.append(v)
         if problem == "ridge":
             b = ridge_dual_bound(X, y, D, v, beta)
         elif relu:

@@ -9,9 +9,20 @@ from harness.formulations import BoolArray, FloatArray
 
 
 def signed_values(D: BoolArray, XW: FloatArray) -> FloatArray:
-    """Cone values ``(2 D_i - I) X w_i`` from ``X @ W`` without a float copy of ``D``."""
-    out: FloatArray = np.where(D, XW, -XW)
+    """Cone values ``(2 D_i - I) X w_i`` from ``X @ W`` without a float copy of ``D``.
+
+    The signs are taken as one byte each (``int8``, the size of the boolean mask): a
+    multiplication by them is several times faster than ``np.where(D, XW, -XW)``, which
+    allocates ``-XW`` and branches per entry.
+    """
+    out: FloatArray = XW * sign_bytes(D)
     return out
+
+
+def sign_bytes(D: BoolArray) -> np.ndarray:
+    """The cone signs ``2 D - 1`` as ``int8`` (one byte per entry, like the boolean mask)."""
+    signs: np.ndarray = np.asarray(D, dtype=np.bool_).view(np.int8) * 2 - 1
+    return signs
 
 
 def project_cone(

@@ -53,7 +53,7 @@ class MaskedProducts:
 
     def masked_adjoint(self, M: np.ndarray, r: FloatArray) -> FloatArray:
         """``(X^T D_i r)_i`` as a (d, P) array: ``X.T @ (M * r[:, None])``."""
-        return self.adjoint(np.where(M, r[:, None], 0.0) if M.dtype == np.bool_ else M * r[:, None])
+        return self.adjoint(M * r[:, None])
 
 
 def group_soft_threshold(Z: FloatArray, thresh: float) -> tuple[FloatArray, FloatArray]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from harness import formulations as F
 from harness.formulations import BoolArray, FloatArray
-from harness.solvers.cones import cone_matrix, project_cone, signed_values
+from harness.solvers.cones import cone_matrix, project_cone, sign_bytes
 from harness.solvers.masked import MaskedProducts
 
 #: Batched dual iterations that tighten the pricing bounds before ranking / certifying.
@@ -23,6 +23,8 @@ RANK_DUAL_ITERS = 12
 CERTIFY_DUAL_ITERS = 200
 #: Ranking tightens the bounds of this many times ``m_add`` candidates (largest first).
 RANK_POOL = 10
+#: Bytes of one (n, block) float array in the blocked dual iterations (fits in cache).
+BLOCK_BYTES = 256 * 1024
 
 IntArray = np.ndarray
 
@@ -39,18 +41,73 @@ def dual_fista_certify(
     """Batched dual projection ``min_{lam >= 0} ||g_j + A_j^T lam_j||`` by FISTA.
 
     ``G`` (d, m) holds the vectors ``sigma_j X^T D_j v``, ``Dc`` (n, m) the patterns of the
-    columns (cone signs ``2 D_j - 1``, kept boolean), ``Lam`` (n, m) a warm start. Any ``lam >= 0`` gives the valid upper bound
-    ``||g_j + A_j^T lam_j|| >= ||Pi_{K_j}(g_j)||`` (Moreau) on the dual constraint value;
-    the iteration stops once every column is below ``beta``. Returns the multipliers and
-    the upper bounds (m,), each the best seen for its column.
+    columns (cone signs ``2 D_j - 1``, kept boolean), ``Lam`` (n, m) a warm start. Any
+    ``lam >= 0`` gives the valid upper bound ``||g_j + A_j^T lam_j|| >= ||Pi_{K_j}(g_j)||``
+    (Moreau) on the dual constraint value; a column stops once its bound is below
+    ``beta``. The columns are independent, so they run in blocks of :func:`block_columns`
+    columns whose (n, block) arrays stay in cache (over whole (n, m) arrays every
+    elementwise step is memory-bound). Returns the multipliers and the upper bounds (m,),
+    each the best seen for its column.
     """
     best = Lam.copy()
-    ub = F.group_norms(G + ops.adjoint(signed_values(Dc, best)))
+    ub = np.empty(G.shape[1])
+    tighten_bounds(ops, G, Dc, best, ub, np.arange(G.shape[1]), beta, x_norm2, n_iter)
+    return best, ub
+
+
+def tighten_bounds(
+    ops: MaskedProducts,
+    G: FloatArray,
+    Dc: BoolArray,
+    Lam: FloatArray,
+    ub: FloatArray,
+    cols: IntArray,
+    beta: float,
+    x_norm2: float,
+    n_iter: int,
+) -> None:
+    """:func:`dual_fista_certify` on the columns ``cols`` of ``G``, ``Dc``, in place.
+
+    ``Lam[:, cols]`` (warm start) and ``ub[cols]`` are overwritten by the multipliers and
+    their bounds; the columns are gathered block by block, so no (n, len(cols)) copy is made.
+    """
+    width = block_columns(Dc.shape[0])
+    cols = np.sort(cols)  # gathers in memory order
+    for lo in range(0, cols.size, width):
+        b = cols[lo : lo + width]
+        Lam[:, b], ub[b] = _dual_fista_block(
+            ops, G[:, b], Dc[:, b], Lam[:, b], beta, x_norm2, n_iter
+        )
+
+
+def block_columns(n: int) -> int:
+    """Columns per block of :func:`dual_fista_certify`: an (n, block) float array of ~256 KiB."""
+    return max(32, BLOCK_BYTES // (8 * max(n, 1)))
+
+
+def _dual_fista_block(
+    ops: MaskedProducts,
+    G: FloatArray,
+    Dc: BoolArray,
+    Lam: FloatArray,
+    beta: float,
+    x_norm2: float,
+    n_iter: int,
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`dual_fista_certify` on one block of columns (restarted every 20 iterations)."""
+    best = Lam.copy()
+    signs = sign_bytes(Dc)
+    ub = F.group_norms(G + ops.adjoint(best * signs))
+    raw = F.group_norms(G)
+    worse = raw < ub  # multipliers worse than none: restart those columns from zero
+    if worse.any():
+        best[:, worse] = 0.0
+        ub[worse] = raw[worse]
     live = np.flatnonzero(ub > beta)
     L = x_norm2
     it = 0
     while live.size and it < n_iter:
-        Gl, Al = G[:, live], Dc[:, live]
+        Gl, Sl = G[:, live], signs[:, live]
         lam = best[:, live]
         lam_prev = lam
         t_k = 1.0
@@ -58,12 +115,12 @@ def dual_fista_certify(
             it += 1
             t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_k * t_k))
             Y = lam + ((t_k - 1.0) / t_next) * (lam - lam_prev)
-            grad = signed_values(Al, ops.matmul(Gl + ops.adjoint(signed_values(Al, Y))))
+            grad = ops.matmul(Gl + ops.adjoint(Y * Sl)) * Sl
             lam_new = np.maximum(Y - grad / L, 0.0)
             if float(np.vdot(Y - lam_new, lam_new - lam)) > 0.0:
                 t_next = 1.0
             lam_prev, lam, t_k = lam, lam_new, t_next
-        ub_l = F.group_norms(Gl + ops.adjoint(signed_values(Al, lam)))
+        ub_l = F.group_norms(Gl + ops.adjoint(lam * Sl))
         better = ub_l < ub[live]
         best[:, live[better]] = lam[:, better]
         ub[live[better]] = ub_l[better]
@@ -102,21 +159,14 @@ def price_columns(
     P = DD.shape[1] // 2
     base = ops.masked_adjoint(DD[:, :P], v)
     G = np.concatenate([base, -base], axis=1)
-    raw = F.group_norms(G)
-    ub = F.group_norms(G + ops.adjoint(signed_values(DD, Lam)))
-    reset = raw < ub
-    Lam[:, reset] = 0.0
-    ub = np.minimum(ub, raw)
+    # the raw bound (lam = 0) decides the candidates; their warm multipliers are evaluated
+    # (and reset where worse than zero) block by block when they are tightened
+    ub = F.group_norms(G)
     limit = beta * (1.0 + viol_rtol)
     found: list[tuple[float, int]] = []
 
     def tighten(cols: IntArray, n_iter: int) -> None:
-        if cols.size:
-            Lc, ubc = dual_fista_certify(
-                ops, G[:, cols], DD[:, cols], Lam[:, cols], beta, x_norm2, n_iter
-            )
-            Lam[:, cols] = Lc
-            ub[cols] = ubc
+        tighten_bounds(ops, G, DD, Lam, ub, cols, beta, x_norm2, n_iter)
 
     def exact(cols: IntArray) -> None:
         for j in cols:

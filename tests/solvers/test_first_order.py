@@ -9,7 +9,7 @@ from harness import formulations as F
 from harness.errors import InputError
 from harness.instances import gaussian_instance, make_rng
 from harness.patterns import enumerate_patterns, sample_patterns
-from harness.solvers import SolveResult
+from harness.solvers import SolveResult, pricing
 from harness.solvers.cones import cone_matrix, polish_cones, project_cone
 from harness.solvers.gated_fista import solve_gated_fista
 from harness.solvers.ipm import soc_div, soc_max_step, soc_nt, soc_prod, soc_scale
@@ -347,6 +347,37 @@ def test_dual_pricing_bounds_are_valid(rng: np.random.Generator) -> None:
     assert np.all(ub <= ub_few + scale)
     np.testing.assert_allclose(ub, F.group_norms(G + X.T @ ((2.0 * D - 1.0) * lam)), rtol=1e-12)
     np.testing.assert_allclose(ub, exact, rtol=1e-2, atol=1e-8)
+
+
+def test_dual_pricing_blocks_and_column_subsets_agree(rng: np.random.Generator) -> None:
+    # the columns are independent: blocks of any width, a subset updated in place and the
+    # whole batch give the same multipliers; a warm start worse than zero is reset, so the
+    # bound never exceeds the raw one ||g||
+    X = rng.standard_normal((40, 4))
+    m = 50
+    D = X @ rng.standard_normal((4, m)) >= 0
+    G = rng.standard_normal((4, m)) * 3
+    ops = MaskedProducts(X)
+    x2 = float(np.linalg.norm(X, 2) ** 2)
+    bad = np.full((40, m), 5.0)  # huge multipliers: a far worse bound than lam = 0
+    lam_all, ub_all = dual_fista_certify(ops, G, D, bad, 0.0, x2, 30)
+    assert np.all(ub_all <= F.group_norms(G) * (1 + 1e-12))
+    old = pricing.BLOCK_BYTES
+    try:
+        pricing.BLOCK_BYTES = 8 * 40 * 32  # blocks of 32 columns (the smallest width)
+        assert pricing.block_columns(40) == 32
+        lam_b, ub_b = dual_fista_certify(ops, G, D, bad, 0.0, x2, 30)
+    finally:
+        pricing.BLOCK_BYTES = old
+    np.testing.assert_allclose(ub_b, ub_all, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(lam_b, lam_all, rtol=1e-9, atol=1e-12)
+    cols = np.array([7, 3, 41, 12])
+    Lam, ub = bad.copy(), np.full(m, np.inf)
+    pricing.tighten_bounds(ops, G, D, Lam, ub, cols, 0.0, x2, 30)
+    np.testing.assert_allclose(ub[cols], ub_all[cols], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(Lam[:, cols], lam_all[:, cols], rtol=1e-9, atol=1e-12)
+    rest = np.setdiff1d(np.arange(m), cols)
+    assert np.all(np.isinf(ub[rest])) and np.all(Lam[:, rest] == 5.0)
 
 
 def test_gated_objective_target_stops_early() -> None:
