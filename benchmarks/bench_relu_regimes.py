@@ -12,7 +12,8 @@ Not a test. Three parts, each reported as ratios against a peer measured in the 
 ``cheap_in_P``
     time(P_big) / time(P_small) of the fast ReLU solver at n = 160, d = 40,
     beta = 0.1 beta_max (issue 14: P = 5000 vs 200), and the peak resident memory of the
-    largest case.
+    largest case; the detail also gives the ratio of CPU times (``time.process_time``:
+    single-threaded with ``OMP_NUM_THREADS=1``, so less sensitive to a shared machine).
 ``path``
     a warm-started beta path (10 values, 0.5 -> 0.005 beta_max) of (5) and (3) against the
     slowest of the 10 cold single solves at the same betas.
@@ -134,14 +135,18 @@ def bench_small_beta(n: int, d: int, P: int) -> list[dict[str, Any]]:
 
 def bench_cheap_in_p(n: int, d: int, Ps: tuple[int, int]) -> list[dict[str, Any]]:
     inst = gaussian_instance(n, d, 0, labels="planted", width=5, noise=0.1)
-    times, rows = {}, []
+    times, cpu, rows = {}, {}, []
+    # warm-up: first-call costs (imports, BLAS start-up) must not land on the smaller case
+    D0 = sample_patterns(inst.X, 10, make_rng(1)).D
+    X0, y0 = inst.X[:40], inst.y[:40]
+    solve("relu", X0, y0, D0[:40], 0.1 * F.beta_max(X0, y0, D0[:40]), solver="fast")
     for P in Ps:
         print(f"# cheap_in_P n={n} d={d} P={P}", file=sys.stderr, flush=True)
         D = sample_patterns(inst.X, P, make_rng(1)).D
         beta = 0.1 * F.beta_max(inst.X, inst.y, D)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = solve("relu", inst.X, inst.y, D, beta, solver="fast", tol=TOL)
-        times[P] = time.perf_counter() - t0
+        times[P], cpu[P] = time.perf_counter() - t0, time.process_time() - c0
         rows.append(
             {
                 "part": "cheap_in_P",
@@ -152,7 +157,8 @@ def bench_cheap_in_p(n: int, d: int, Ps: tuple[int, int]) -> list[dict[str, Any]
                 "ratio": times[P] / times[Ps[0]],
                 "status": res.status,
                 "rel_gap": res.duality_gap / res.objective if res.duality_gap else 0.0,
-                "detail": f"objective {res.objective:.6g}; n_active {res.n_active}; working set "
+                "detail": f"CPU {cpu[P]:.3g} s (ratio {cpu[P] / cpu[Ps[0]]:.3g} by CPU time); "
+                f"objective {res.objective:.6g}; n_active {res.n_active}; working set "
                 f"{res.extra.get('working_set')}; ipm {res.extra.get('ipm_s', 0):.2f} s, pricing "
                 f"{res.extra.get('pricing_s', 0):.2f} s; peak RSS so far "
                 f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
