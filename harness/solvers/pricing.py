@@ -41,60 +41,14 @@ def dual_fista_certify(
     """Batched dual projection ``min_{lam >= 0} ||g_j + A_j^T lam_j||`` by FISTA.
 
     ``G`` (d, m) holds the vectors ``sigma_j X^T D_j v``, ``Dc`` (n, m) the patterns of the
-    columns (cone signs ``2 D_j - 1``, kept boolean), ``Lam`` (n, m) a warm start. Any
+    columns (cone signs ``2 D_j - 1``, kept boolean), ``Lam`` (n, m) a warm start (a
+    column whose multipliers bound worse than ``lam = 0`` restarts from zero). Any
     ``lam >= 0`` gives the valid upper bound ``||g_j + A_j^T lam_j|| >= ||Pi_{K_j}(g_j)||``
     (Moreau) on the dual constraint value; a column stops once its bound is below
-    ``beta``. The columns are independent, so they run in blocks of :func:`block_columns`
-    columns whose (n, block) arrays stay in cache (over whole (n, m) arrays every
-    elementwise step is memory-bound). Returns the multipliers and the upper bounds (m,),
-    each the best seen for its column.
+    ``beta``; momentum restarts every 20 iterations. Returns the multipliers and the upper
+    bounds (m,), each the best seen for its column. For many columns use
+    :func:`tighten_bounds`, which runs this on cache-sized blocks.
     """
-    best = Lam.copy()
-    ub = np.empty(G.shape[1])
-    tighten_bounds(ops, G, Dc, best, ub, np.arange(G.shape[1]), beta, x_norm2, n_iter)
-    return best, ub
-
-
-def tighten_bounds(
-    ops: MaskedProducts,
-    G: FloatArray,
-    Dc: BoolArray,
-    Lam: FloatArray,
-    ub: FloatArray,
-    cols: IntArray,
-    beta: float,
-    x_norm2: float,
-    n_iter: int,
-) -> None:
-    """:func:`dual_fista_certify` on the columns ``cols`` of ``G``, ``Dc``, in place.
-
-    ``Lam[:, cols]`` (warm start) and ``ub[cols]`` are overwritten by the multipliers and
-    their bounds; the columns are gathered block by block, so no (n, len(cols)) copy is made.
-    """
-    width = block_columns(Dc.shape[0])
-    cols = np.sort(cols)  # gathers in memory order
-    for lo in range(0, cols.size, width):
-        b = cols[lo : lo + width]
-        Lam[:, b], ub[b] = _dual_fista_block(
-            ops, G[:, b], Dc[:, b], Lam[:, b], beta, x_norm2, n_iter
-        )
-
-
-def block_columns(n: int) -> int:
-    """Columns per block of :func:`dual_fista_certify`: an (n, block) float array of ~256 KiB."""
-    return max(32, BLOCK_BYTES // (8 * max(n, 1)))
-
-
-def _dual_fista_block(
-    ops: MaskedProducts,
-    G: FloatArray,
-    Dc: BoolArray,
-    Lam: FloatArray,
-    beta: float,
-    x_norm2: float,
-    n_iter: int,
-) -> tuple[FloatArray, FloatArray]:
-    """:func:`dual_fista_certify` on one block of columns (restarted every 20 iterations)."""
     best = Lam.copy()
     signs = sign_bytes(Dc)
     ub = F.group_norms(G + ops.adjoint(best * signs))
@@ -128,6 +82,39 @@ def _dual_fista_block(
     return best, ub
 
 
+def tighten_bounds(
+    ops: MaskedProducts,
+    G: FloatArray,
+    Dc: BoolArray,
+    Lam: FloatArray,
+    ub: FloatArray,
+    cols: IntArray,
+    beta: float,
+    x_norm2: float,
+    n_iter: int,
+) -> None:
+    """:func:`dual_fista_certify` on the columns ``cols`` of ``G``, ``Dc``, in place.
+
+    ``Lam[:, cols]`` (warm start) and ``ub[cols]`` are overwritten by the multipliers and
+    their bounds. The columns are independent, so they run in blocks of
+    :func:`block_columns` columns, gathered in memory order: the (n, block) arrays stay in
+    cache (over whole (n, m) arrays every elementwise step is memory-bound), and no
+    (n, len(cols)) copy is made.
+    """
+    width = block_columns(Dc.shape[0])
+    cols = np.sort(cols)
+    for lo in range(0, cols.size, width):
+        b = cols[lo : lo + width]
+        Lam[:, b], ub[b] = dual_fista_certify(
+            ops, G[:, b], Dc[:, b], Lam[:, b], beta, x_norm2, n_iter
+        )
+
+
+def block_columns(n: int) -> int:
+    """Columns per block of :func:`tighten_bounds`: an (n, block) float array of ~256 KiB."""
+    return max(32, BLOCK_BYTES // (8 * max(n, 1)))
+
+
 def price_columns(
     ops: MaskedProducts,
     X: FloatArray,
@@ -147,7 +134,7 @@ def price_columns(
     ``p_j = ||Pi_{K_j}(sigma_j X^T D_j v)||`` exceeds ``beta``. Every column carries a valid
     upper bound ``||g_j + A_j^T lam_j|| >= p_j`` from its multipliers ``Lam`` (updated in
     place; warm from earlier rounds). The bounds of the candidates (bound ``> beta``) are
-    tightened by a few batched dual iterations (:func:`dual_fista_certify`), the
+    tightened by a few batched dual iterations (:func:`tighten_bounds`), the
     ``2 m_add`` largest are replaced by exact projections (:func:`harness.solvers.cones.project_cone`), and
     the ``m_add`` most violated enter (the best columns, not the first found: fewer
     rounds). With no violator among them, the remaining candidates are certified by more
