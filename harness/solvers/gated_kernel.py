@@ -86,16 +86,16 @@ MAX_EXPAND = 64.0
 class Factor:
     """``S(theta)`` factorised on the support of ``theta``.
 
-    ``alpha = S^{-1} y``, ``value = f(theta)``, ``hessian(free, Gm)``, the Newton matrix
-    ``B^T S^{-1} B`` on the gates ``free`` (``B_i = D_i X g_i``, ``g_i`` = column i of Gm),
-    and ``solve(u) = S^{-1} u``.
+    ``alpha = S^{-1} y``, ``value = f(theta)``, ``hessian(B)``, the Newton matrix
+    ``B^T S^{-1} B`` for the columns ``B_i = D_i X g_i = K_i alpha`` of the free gates, and
+    ``solve(u) = S^{-1} u``.
     """
 
     theta: FloatArray
     form: str
     alpha: FloatArray
     value: float
-    hessian: Callable[[np.ndarray, FloatArray], FloatArray]
+    hessian: Callable[[FloatArray], FloatArray]
     solve: Callable[[FloatArray], FloatArray]
 
 
@@ -169,8 +169,7 @@ class KernelSystems:
         Linv_y = scipy.linalg.solve_triangular(L, self.y, lower=True, check_finite=False)
         alpha = scipy.linalg.solve_triangular(L, Linv_y, lower=True, trans="T", check_finite=False)
 
-        def hessian(free: np.ndarray, Gm: FloatArray) -> FloatArray:
-            B = self.Df[:, free] * (self.X @ Gm[:, free])
+        def hessian(B: FloatArray) -> FloatArray:
             Q = scipy.linalg.solve_triangular(L, B, lower=True, check_finite=False)
             out: FloatArray = Q.T @ Q
             return out
@@ -228,8 +227,7 @@ class KernelSystems:
             u_all[idx] = u
             alpha -= Zc @ u_all
 
-        def hessian(free: np.ndarray, Gm: FloatArray) -> FloatArray:
-            B = self.Df[:, free] * (self.X @ Gm[:, free])  # B_j = Z_j g_j = K_j alpha
+        def hessian(B: FloatArray) -> FloatArray:
             BtB: FloatArray = B.T @ B
             if not idx.size:
                 return BtB
@@ -385,9 +383,17 @@ def solve_gated_kernel(
         Gm = X.T @ (Df * alpha[:, None])  # g_i = X^T D_i alpha, (d, P)
         gn2 = np.einsum("dp,dp->p", Gm, Gm)
         support = np.flatnonzero(theta > 0.0)
+        grad = 0.5 * (beta * beta - gn2)
+        viol = np.flatnonzero((theta <= 0.0) & (grad < 0.0))
+        cap = max(ENTER_MIN, support.size)
+        enter = viol[np.argsort(grad[viol], kind="stable")[:cap]]
+        free = np.union1d(support, enter)
+        # B_i = D_i X g_i = K_i alpha for the free gates: one product with X serves the
+        # residual (the support is in ``free``), the Hessian and the linearised candidate
+        B = Df[:, free] * (X @ Gm[:, free])
         W = np.zeros((d, P))
         W[:, support] = Gm[:, support] * theta[support]
-        r = np.einsum("np,np->n", Df[:, support], X @ W[:, support]) - y
+        r = B[:, np.searchsorted(free, support)] @ theta[support] - y
         obj = 0.5 * float(r @ r) + beta * float(np.sqrt(gn2[support]) @ theta[support])
         if obj < best_obj:
             best_obj, best_W = obj, W
@@ -402,22 +408,17 @@ def solve_gated_kernel(
         if n_iter >= max_iter:
             break
         n_iter += 1
-        grad = 0.5 * (beta * beta - gn2)
-        viol = np.flatnonzero((theta <= 0.0) & (grad < 0.0))
-        cap = max(ENTER_MIN, support.size)
-        enter = viol[np.argsort(grad[viol], kind="stable")[:cap]]
-        free = np.union1d(support, enter)
         if not sys_.feasible(free):
             handover = f"support of {free.size} gates exceeds MAX_DIM={MAX_DIM} in both forms"
             break
-        H = fac.hessian(free, Gm)
+        H = fac.hessian(B)
         H = 0.5 * (H + H.T)
         H[np.diag_indices(free.size)] += 1e-13 * max(float(np.trace(H)), 1e-300)
         step = newton_step(H, grad[free], theta[free])
         if best_obj - best_bound <= LINEAR_DUAL_GAP * best_obj:
             # dual candidate alpha(theta + p) to first order: its infeasibility is of second
             # order, so it often certifies one factorisation early (THEORY.md Part D)
-            v = alpha - fac.solve(np.einsum("nk,nk->n", Df[:, free], X @ (Gm[:, free] * step)))
+            v = alpha - fac.solve(B @ step)
             gv = F.group_norms(X.T @ (Df * v[:, None]))
             bound = scaled_dual_value(float(v @ y), float(v @ v), float(gv.max()), beta)
             if bound > best_bound:
