@@ -86,16 +86,16 @@ MAX_EXPAND = 64.0
 class Factor:
     """``S(theta)`` factorised on the support of ``theta``.
 
-    ``alpha = S^{-1} y``, ``value = f(theta)``, ``hessian(B)``, the Newton matrix
-    ``B^T S^{-1} B`` for the columns ``B_i = D_i X g_i = K_i alpha`` of the free gates, and
-    ``solve(u) = S^{-1} u``.
+    ``alpha = S^{-1} y``, ``value = f(theta)``, ``hessian(B, free, G)``, the Newton matrix
+    ``B^T S^{-1} B`` for the columns ``B_i = D_i X g_i = K_i alpha`` of the gates ``free``
+    (``g_i`` the columns of ``G``), and ``solve(u) = S^{-1} u``.
     """
 
     theta: FloatArray
     form: str
     alpha: FloatArray
     value: float
-    hessian: Callable[[FloatArray], FloatArray]
+    hessian: Callable[[FloatArray, np.ndarray, FloatArray], FloatArray]
     solve: Callable[[FloatArray], FloatArray]
 
 
@@ -169,7 +169,7 @@ class KernelSystems:
         Linv_y = scipy.linalg.solve_triangular(L, self.y, lower=True, check_finite=False)
         alpha = scipy.linalg.solve_triangular(L, Linv_y, lower=True, trans="T", check_finite=False)
 
-        def hessian(B: FloatArray) -> FloatArray:
+        def hessian(B: FloatArray, free: np.ndarray, G: FloatArray) -> FloatArray:
             Q = scipy.linalg.solve_triangular(L, B, lower=True, check_finite=False)
             out: FloatArray = Q.T @ Q
             return out
@@ -227,11 +227,23 @@ class KernelSystems:
             u_all[idx] = u
             alpha -= Zc @ u_all
 
-        def hessian(B: FloatArray) -> FloatArray:
+        def hessian(B: FloatArray, free: np.ndarray, G: FloatArray) -> FloatArray:
             BtB: FloatArray = B.T @ B
             if not idx.size:
                 return BtB
-            ZtB = (Zc.T @ B)[idx]
+            # Z_i^T B_j = X^T D_i D_j X g_j = (Gram block ij) g_j for a cached gate j: no
+            # product with the n rows; the other columns take (n, m) x (n, k)
+            d = self.d
+            ZtB = np.empty((idx.size, free.size))
+            slots = c["slot"][free]
+            known = np.flatnonzero(slots >= 0)
+            if known.size:
+                cols = (slots[known][:, None] * d + np.arange(d)[None, :]).ravel()
+                blocks = c["gram"][np.ix_(idx, cols)].reshape(idx.size, known.size, d)
+                ZtB[:, known] = np.einsum("mkd,dk->mk", blocks, G[:, known])
+            other = np.flatnonzero(slots < 0)
+            if other.size:
+                ZtB[:, other] = (Zc.T @ B[:, other])[idx]
             Q = scipy.linalg.solve_triangular(L, r[:, None] * ZtB, lower=True, check_finite=False)
             out: FloatArray = BtB - Q.T @ Q
             return out
@@ -411,7 +423,7 @@ def solve_gated_kernel(
         if not sys_.feasible(free):
             handover = f"support of {free.size} gates exceeds MAX_DIM={MAX_DIM} in both forms"
             break
-        H = fac.hessian(B)
+        H = fac.hessian(B, free, Gm[:, free])
         H = 0.5 * (H + H.T)
         H[np.diag_indices(free.size)] += 1e-13 * max(float(np.trace(H)), 1e-300)
         step = newton_step(H, grad[free], theta[free])
