@@ -31,9 +31,10 @@ whatever ``d``). Each step:
    second order, so it certifies one factorisation early.
 
 Each trial point costs one factorisation of ``S``, in the cheaper of two equal forms: the
-n x n *kernel* form above, or, when ``m = d * |support| < n``, the m x m *feature* form
-``I + R Z^T Z R`` (``Z = [A_i]`` on the support, ``R`` the square roots of ``theta``;
-Woodbury), whose Gram blocks are cached as gates enter. ``S`` does not depend on
+n x n *kernel* form above, or, when ``m = d * |support| < n`` and that costs fewer
+multiply-adds counting new Gram blocks (:meth:`KernelSystems._feature_cheaper`), the m x m
+*feature* form ``I + R Z^T Z R`` (``Z = [A_i]`` on the support, ``R`` the square roots of
+``theta``; Woodbury), whose Gram blocks are cached as gates enter. ``S`` does not depend on
 ``beta``: on a beta path the last factorisation is reused by the next solve
 (:func:`harness.solvers.path.solve_path` passes ``cache`` and the optimal ``theta``).
 When both forms exceed ``MAX_DIM`` the solver hands over to FISTA on a working set of
@@ -148,7 +149,7 @@ class KernelSystems:
             self.n_reused += 1
             return fac
         support = np.flatnonzero(theta > 0.0)
-        if self.d * support.size < self.n:
+        if self._feature_cheaper(support):
             fac = self._feature(theta, support)
         else:
             fac = self._kernel(theta, support)
@@ -157,6 +158,25 @@ class KernelSystems:
         self.n_factor += 1
         self.forms[fac.form] += 1
         return fac
+
+    def _feature_cheaper(self, support: np.ndarray) -> bool:
+        """Whether the feature form (m = d |support| < n) costs fewer multiply-adds.
+
+        Feature form: the Gram blocks of the gates not yet cached (``n m_new m_all``) and a
+        Cholesky of order m; kernel form: ``S`` itself (``n^2 |support|``) and a Cholesky of
+        order n (never above ``MAX_DIM``). A small support that later outgrows ``n / d``
+        would otherwise pay for Gram blocks that the kernel form never needs.
+        """
+        n, d, k = self.n, self.d, int(support.size)
+        if d * k >= n:
+            return False
+        if n > MAX_DIM:
+            return True
+        new = int(np.count_nonzero(self.cache["slot"][support] < 0))
+        m_all = d * (self.cache["n_cols"] + new)
+        feature = n * d * new * m_all + (d * k) ** 3 / 6.0
+        kernel = float(n) * n * k + n**3 / 6.0
+        return feature <= kernel
 
     # -- kernel form: S = I + (X X^T) o (D_s diag(theta_s) D_s^T), n x n -------------------
     def _kernel(self, theta: FloatArray, support: np.ndarray) -> Factor:
