@@ -89,7 +89,8 @@ class Factor:
 
     ``alpha = S^{-1} y``, ``value = f(theta)``, ``hessian(B, free, G)``, the Newton matrix
     ``B^T S^{-1} B`` for the columns ``B_i = D_i X g_i = K_i alpha`` of the gates ``free``
-    (``g_i`` the columns of ``G``), and ``solve(u) = S^{-1} u``.
+    (``g_i`` the columns of ``G``), and ``solve(u) = S^{-1} u`` (``u`` a vector or an
+    (n, k) matrix).
     """
 
     theta: FloatArray
@@ -271,13 +272,54 @@ class KernelSystems:
         def solve(u: FloatArray) -> FloatArray:
             if not idx.size:
                 return u.copy()
-            q = scipy.linalg.cho_solve((L, True), r * (Zc.T @ u)[idx], check_finite=False)
-            v_all = np.zeros(Zc.shape[1])
-            v_all[idx] = r * q
+            rr = r if u.ndim == 1 else r[:, None]
+            q = scipy.linalg.cho_solve((L, True), rr * (Zc.T @ u)[idx], check_finite=False)
+            v_all = np.zeros((Zc.shape[1], *u.shape[1:]))
+            v_all[idx] = rr * q
             out: FloatArray = u - Zc @ v_all
             return out
 
         return Factor(theta, "feature", alpha, 0.0, hessian, solve)
+
+
+def _extend_newton(
+    memo: dict[str, Any],
+    free: np.ndarray,
+    Gm: FloatArray,
+    X: FloatArray,
+    Df: FloatArray,
+    fac: Factor,
+) -> tuple[FloatArray, FloatArray | None]:
+    """``B`` and the Newton matrix on ``free`` from those of the same ``theta`` on ``memo["free"]``.
+
+    A beta path starts each solve where the last one stopped, with the same ``S(theta)``,
+    ``alpha``, ``G`` and ``B``; only the free set grows (more gates violate a smaller
+    beta). Columns of ``B`` and blocks of ``B^T S^{-1} B`` on the old free gates are kept;
+    the new gates cost ``S^{-1} B_new`` (returns ``H = None`` when that is not cheaper).
+    """
+    old = memo["free"]
+    if old.size:
+        pos = np.minimum(np.searchsorted(old, free), old.size - 1)
+        known = old[pos] == free
+    else:
+        pos, known = np.zeros(free.size, dtype=np.intp), np.zeros(free.size, dtype=bool)
+    kn, nw = np.flatnonzero(known), np.flatnonzero(~known)
+    B = np.empty((X.shape[0], free.size))
+    B[:, kn] = memo["B"][:, pos[kn]]
+    if nw.size:
+        B[:, nw] = Df[:, free[nw]] * (X @ Gm[:, free[nw]])
+    if memo["H"] is None or 2 * nw.size >= free.size:
+        return B, None
+    H = np.empty((free.size, free.size))
+    H[np.ix_(kn, kn)] = memo["H"][np.ix_(pos[kn], pos[kn])]
+    if nw.size:
+        SB = fac.solve(B[:, nw])
+        cross = B[:, kn].T @ SB
+        H[np.ix_(kn, nw)] = cross
+        H[np.ix_(nw, kn)] = cross.T
+        Hnn = B[:, nw].T @ SB
+        H[np.ix_(nw, nw)] = 0.5 * (Hnn + Hnn.T)
+    return B, H
 
 
 def newton_step(H: FloatArray, grad: FloatArray, x: FloatArray) -> FloatArray:
@@ -410,9 +452,18 @@ def solve_gated_kernel(
     best_obj, best_W, best_bound, best_v = 0.5 * float(y @ y), np.zeros((d, P)), 0.0, y
     stop_reason, n_iter, n_backtracks = "max_iter", 0, 0
     handover: str | None = None
+    # the last iterate of the previous solve on this cache (a beta path): its G, B and
+    # Hessian do not depend on beta, only its free set does
+    memo = sys_.cache.get("memo")
+    if memo is not None and not np.array_equal(memo["theta"], theta):
+        memo = None
     while True:
         alpha = fac.alpha
-        Gm = X.T @ (Df * alpha[:, None])  # g_i = X^T D_i alpha, (d, P)
+        H: FloatArray | None = None
+        if memo is not None:
+            Gm = memo["Gm"]
+        else:
+            Gm = X.T @ (Df * alpha[:, None])  # g_i = X^T D_i alpha, (d, P)
         gn2 = np.einsum("dp,dp->p", Gm, Gm)
         support = np.flatnonzero(theta > 0.0)
         grad = 0.5 * (beta * beta - gn2)
@@ -422,7 +473,13 @@ def solve_gated_kernel(
         free = np.union1d(support, enter)
         # B_i = D_i X g_i = K_i alpha for the free gates: one product with X serves the
         # residual (the support is in ``free``), the Hessian and the linearised candidate
-        B = Df[:, free] * (X @ Gm[:, free])
+        if memo is not None:
+            B, H = _extend_newton(memo, free, Gm, X, Df, fac)
+            memo = None
+        else:
+            B = Df[:, free] * (X @ Gm[:, free])
+        last = {"theta": theta, "Gm": Gm, "free": free, "B": B, "H": None}
+        sys_.cache["memo"] = last
         W = np.zeros((d, P))
         W[:, support] = Gm[:, support] * theta[support]
         r = B[:, np.searchsorted(free, support)] @ theta[support] - y
@@ -443,8 +500,10 @@ def solve_gated_kernel(
         if not sys_.feasible(free):
             handover = f"support of {free.size} gates exceeds MAX_DIM={MAX_DIM} in both forms"
             break
-        H = fac.hessian(B, free, Gm[:, free])
-        H = 0.5 * (H + H.T)
+        if H is None:
+            H = fac.hessian(B, free, Gm[:, free])
+            H = 0.5 * (H + H.T)
+        last["H"] = H.copy()
         H[np.diag_indices(free.size)] += 1e-13 * max(float(np.trace(H)), 1e-300)
         step = newton_step(H, grad[free], theta[free])
         if best_obj - best_bound <= LINEAR_DUAL_GAP * best_obj:

@@ -154,6 +154,29 @@ def test_path_shares_its_cache_and_agrees_with_cold_solves() -> None:
         solve_gated_kernel(X, y, D, betas[0], tol=TOL, warm_start={"W": np.ones((5, 2))})
 
 
+@pytest.mark.parametrize(
+    "case", [(22, 40, 30, 12, "planted", 0.3), (3, 50, 3, 30, "gaussian", 0.1)]
+)
+def test_path_start_extends_the_last_newton_matrix(case: tuple) -> None:
+    # a path solve starts at the last theta: B and B^T S^-1 B of the old free gates are
+    # kept, the gates that newly enter are added; equal to recomputing them
+    seed, n, d, P, labels, frac = case
+    X, y, D = _instance(seed, n, d, P, labels)
+    cache: dict = {}
+    solve_gated_kernel(X, y, D, frac * F.beta_max(X, y, D), tol=TOL, cache=cache)
+    memo, fac = cache["memo"], cache["last"]
+    assert np.array_equal(memo["theta"], fac.theta) and memo["H"] is not None
+    extra = np.setdiff1d(np.arange(P), memo["free"])[:2]
+    free = np.union1d(memo["free"], extra)
+    Df = D.astype(float)
+    B, H = GK._extend_newton(memo, free, memo["Gm"], X, Df, fac)
+    fresh_B = Df[:, free] * (X @ memo["Gm"][:, free])
+    fresh_H = fac.hessian(fresh_B, free, memo["Gm"][:, free])
+    np.testing.assert_allclose(B, fresh_B, rtol=1e-12, atol=1e-12)
+    assert H is not None
+    np.testing.assert_allclose(H, 0.5 * (fresh_H + fresh_H.T), rtol=1e-8, atol=1e-10)
+
+
 @pytest.mark.parametrize("frac", [1e-6, 1e-9, 1e-12])
 def test_tiny_beta_is_certified(frac: float) -> None:
     # near interpolation (theta ~ 1/beta, S badly conditioned) the certificate, computed
