@@ -154,17 +154,24 @@ def test_path_shares_its_cache_and_agrees_with_cold_solves() -> None:
         solve_gated_kernel(X, y, D, betas[0], tol=TOL, warm_start={"W": np.ones((5, 2))})
 
 
-@pytest.mark.parametrize(
-    "case", [(22, 40, 30, 12, "planted", 0.3), (3, 50, 3, 30, "gaussian", 0.1)]
-)
+# (seed, n, d, P, labels, beta / beta_max, form of the last factorisation)
+EXTEND_CASES = [
+    (22, 40, 30, 12, "planted", 0.3, "kernel"),
+    (3, 50, 3, 30, "gaussian", 0.1, "kernel"),
+    (1, 80, 2, 20, "planted", 0.3, "feature"),
+]
+
+
+@pytest.mark.parametrize("case", EXTEND_CASES, ids=lambda c: c[-1] + str(c[0]))
 def test_path_start_extends_the_last_newton_matrix(case: tuple) -> None:
     # a path solve starts at the last theta: B and B^T S^-1 B of the old free gates are
     # kept, the gates that newly enter are added; equal to recomputing them
-    seed, n, d, P, labels, frac = case
+    seed, n, d, P, labels, frac, form = case
     X, y, D = _instance(seed, n, d, P, labels)
     cache: dict = {}
     solve_gated_kernel(X, y, D, frac * F.beta_max(X, y, D), tol=TOL, cache=cache)
     memo, fac = cache["memo"], cache["last"]
+    assert fac.form == form
     assert np.array_equal(memo["theta"], fac.theta) and memo["H"] is not None
     extra = np.setdiff1d(np.arange(P), memo["free"])[:2]
     free = np.union1d(memo["free"], extra)
