@@ -12,7 +12,12 @@ same run:
 ``path``
     10 betas from 0.5 to 0.005 beta_max, warm-started (:func:`harness.solvers.path.solve_path`)
     against the slowest cold solve of the same betas, on the MNIST case and on the
-    (500, 20, 100) planted instance of ``bench_relu_regimes.py``.
+    (500, 20, 100) planted instance of ``bench_relu_regimes.py`` (``--repeats`` rounds of
+    the ten cold solves and the path; medians).
+
+Times are medians of wall time and of CPU (process) time; every solver runs
+single-threaded in this process (``OMP_NUM_THREADS=1``, pyscnn's torch included), so on
+a shared machine the CPU ratios are the steadier ones.
 
 Solvers: ``fast`` (the registry's, :mod:`harness.solvers.gated_kernel`, certified 1e-8
 relative gap), ``fista`` (:mod:`harness.solvers.gated_fista`, same stop; the previous
@@ -89,16 +94,19 @@ def synthetic_case(n: int, d: int, P: int) -> Case:
     )
 
 
-def _timed(fn: Callable[[], Any], repeats: int, slow_s: float) -> tuple[float, Any, int]:
-    """Median wall time of up to ``repeats`` calls (one when the first exceeds ``slow_s``)."""
-    times, last = [], None
+def _timed(fn: Callable[[], Any], repeats: int, slow_s: float) -> tuple[float, float, Any, int]:
+    """Median wall and CPU (process) time of up to ``repeats`` calls (one when the first
+    exceeds ``slow_s``). CPU time is the fairer measure on a shared machine: every solver
+    here runs single-threaded in this process (pyscnn's torch included)."""
+    times, cpu, last = [], [], None
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         last = fn()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         if times[-1] > slow_s:
             break
-    return statistics.median(times), last, len(times)
+    return statistics.median(times), statistics.median(cpu), last, len(times)
 
 
 def bench_solvers(case: Case, repeats: int, slow_s: float, pyscnn_tol: float) -> list[dict]:
@@ -111,13 +119,14 @@ def bench_solvers(case: Case, repeats: int, slow_s: float, pyscnn_tol: float) ->
         ("fista", lambda: solve_gated_fista(X, y, D, beta, tol=TOL)),
     ):
         load = os.getloadavg()[0]
-        t, res, runs = _timed(fn, repeats, slow_s)
+        t, c, res, runs = _timed(fn, repeats, slow_s)
         rows.append(
             {
                 "part": "solver",
                 "case": name,
                 "solver": f"{label} ({res.extra['method']})",
                 "time_s": t,
+                "cpu_s": c,
                 "runs": runs,
                 "objective": res.objective,
                 "status": res.status,
@@ -132,7 +141,7 @@ def bench_solvers(case: Case, repeats: int, slow_s: float, pyscnn_tol: float) ->
         rows.append({"part": "solver", "case": name, "solver": "pyscnn R-FISTA", "status": reason})
     else:
         load = os.getloadavg()[0]
-        t, out, runs = _timed(
+        t, c, out, runs = _timed(
             lambda: _run_pyscnn("gated", X, y, gates, beta, pyscnn_tol), repeats, slow_s
         )
         weights, note = _pyscnn_weights("gated", X, D, out)
@@ -141,6 +150,7 @@ def bench_solvers(case: Case, repeats: int, slow_s: float, pyscnn_tol: float) ->
             "case": name,
             "solver": f"pyscnn R-FISTA (tol {pyscnn_tol:g})",
             "time_s": t,
+            "cpu_s": c,
             "runs": runs,
             "load": load,
         }
@@ -162,27 +172,43 @@ def bench_solvers(case: Case, repeats: int, slow_s: float, pyscnn_tol: float) ->
     for r in rows:
         if r.get("time_s") and fast.get("time_s"):
             r["time_over_fast"] = r["time_s"] / fast["time_s"]
+        if r.get("cpu_s") and fast.get("cpu_s"):
+            r["cpu_over_fast"] = r["cpu_s"] / fast["cpu_s"]
         if r.get("objective") is not None:
             r["obj_vs_fast"] = (r["objective"] - fast["objective"]) / fast["objective"]
     return rows
 
 
-def bench_path(case: Case) -> list[dict]:
-    """Warm-started path of 10 betas vs the slowest cold solve of the same betas."""
+def bench_path(case: Case, repeats: int = 1) -> list[dict]:
+    """Warm-started path of 10 betas vs the slowest cold solve of the same betas.
+
+    ``repeats`` rounds, each the ten cold solves then the path; medians per beta and of
+    the path (wall and CPU separately).
+    """
     name, X, y, D = case[:4]
     bmax = F.beta_max(X, y, D)
     betas = [float(b) * bmax for b in PATH_BETAS]
     print(f"# path {name}", file=sys.stderr, flush=True)
-    cold, cold_res = [], []
-    for b in betas:
-        t0 = time.perf_counter()
-        cold_res.append(solve("gated", X, y, D, b, solver="fast", tol=TOL))
-        cold.append(time.perf_counter() - t0)
     load = os.getloadavg()[0]
-    t0 = time.perf_counter()
-    path = solve_path("gated", X, y, D, betas, tol=TOL)
-    t_path = time.perf_counter() - t0
+    walls, cpus, path_wall, path_cpu = [], [], [], []
+    for _ in range(max(repeats, 1)):
+        cold_res, w_round, c_round = [], [], []
+        for b in betas:
+            t0, c0 = time.perf_counter(), time.process_time()
+            cold_res.append(solve("gated", X, y, D, b, solver="fast", tol=TOL))
+            w_round.append(time.perf_counter() - t0)
+            c_round.append(time.process_time() - c0)
+        walls.append(w_round)
+        cpus.append(c_round)
+        t0, c0 = time.perf_counter(), time.process_time()
+        path = solve_path("gated", X, y, D, betas, tol=TOL)
+        path_wall.append(time.perf_counter() - t0)
+        path_cpu.append(time.process_time() - c0)
+    cold = [statistics.median(col) for col in zip(*walls)]
+    cold_cpu = [statistics.median(col) for col in zip(*cpus)]
+    t_path, c_path = statistics.median(path_wall), statistics.median(path_cpu)
     hardest = int(np.argmax(cold))
+    hardest_cpu = int(np.argmax(cold_cpu))
     worst_obj = max(abs(p.objective - c.objective) / c.objective for p, c in zip(path, cold_res))
     return [
         {
@@ -190,14 +216,18 @@ def bench_path(case: Case) -> list[dict]:
             "case": name.split(" beta=")[0] + " 10 betas 0.5->0.005 beta_max",
             "solver": "fast path (warm)",
             "time_s": t_path,
-            "runs": 1,
+            "cpu_s": c_path,
+            "runs": len(path_wall),
             "load": load,
             "time_over_fast": t_path / cold[hardest],
+            "cpu_over_fast": c_path / cold_cpu[hardest_cpu],
             "status": ",".join(sorted({r.status for r in path})),
             "rel_gap": max((r.duality_gap or 0.0) / r.objective for r in path),
             "obj_vs_fast": worst_obj,
             "detail": f"slowest cold solve {cold[hardest]:.3g} s at {PATH_BETAS[hardest]:.3g} "
-            f"beta_max; sum of cold solves {sum(cold):.3g} s; factorisations "
+            f"beta_max (CPU {cold_cpu[hardest_cpu]:.3g} s at "
+            f"{PATH_BETAS[hardest_cpu]:.3g} beta_max); sum of cold solves {sum(cold):.3g} s "
+            f"(CPU {sum(cold_cpu):.3g} s); factorisations "
             f"{sum(int(r.extra.get('n_factor', 0)) for r in path)} (slowest cold solve "
             f"{int(cold_res[hardest].extra.get('n_factor', 0))}); Newton steps "
             + " ".join(str(r.n_iter) for r in path),
@@ -210,8 +240,10 @@ COLUMNS = [
     "case",
     "solver",
     "time_s",
+    "cpu_s",
     "runs",
     "time_over_fast",
+    "cpu_over_fast",
     "objective",
     "obj_vs_fast",
     "status",
@@ -224,21 +256,21 @@ COLUMNS = [
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """One line per row; ``time / fast`` is the ratio to the fast solver in the same case
-    (for a path: to its slowest cold solve)."""
+    """One line per row; ``time / fast`` (wall) and ``CPU / fast`` are the ratios to the
+    fast solver in the same case (for a path: to its slowest cold solve)."""
 
     def f(v: Any, spec: str) -> str:
         return "" if v is None or v == "" else format(v, spec)
 
     head = (
-        "| part | case | solver | time (s) | runs | time / fast | objective | obj. vs fast "
-        "| status | certified rel. gap | iterations | active | load | detail |\n"
-        + "|---" * 14
-        + "|\n"
+        "| part | case | solver | time (s) | CPU (s) | runs | time / fast | CPU / fast "
+        "| objective | obj. vs fast | status | certified rel. gap | iterations | active "
+        "| load | detail |\n" + "|---" * 16 + "|\n"
     )
     lines = [
         f"| {r['part']} | {r['case']} | {r['solver']} | {f(r.get('time_s'), '.3g')} "
-        f"| {r.get('runs', '')} | {f(r.get('time_over_fast'), '.3g')} "
+        f"| {f(r.get('cpu_s'), '.3g')} | {r.get('runs', '')} "
+        f"| {f(r.get('time_over_fast'), '.3g')} | {f(r.get('cpu_over_fast'), '.3g')} "
         f"| {f(r.get('objective'), '.10g')} | {f(r.get('obj_vs_fast'), '.1e')} "
         f"| {r.get('status', '')} | {f(r.get('rel_gap'), '.1e')} | {r.get('n_iter', '')} "
         f"| {r.get('n_active', '')} | {f(r.get('load'), '.1f')} | {r.get('detail', '')} |"
@@ -270,8 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench_relu_regimes import _instance
 
         X, y, D = _instance(500, 20, 100)
-        rows += bench_path(("planted n=500 d=20 P=100", X, y, D, np.empty(0), 0.0))
-        rows += bench_path(mnist)
+        rows += bench_path(("planted n=500 d=20 P=100", X, y, D, np.empty(0), 0.0), args.repeats)
+        rows += bench_path(mnist, args.repeats)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"gated_{args.sizes}.csv"
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")

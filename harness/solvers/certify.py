@@ -188,16 +188,18 @@ def build_result(
     else:
         W = np.asarray(variables["W"], dtype=np.float64)
         out_vars = {"W": W}
-        objective = (
-            F.ridge_objective(X, y, D, W, beta)
-            if problem == "ridge"
-            else F.gated_objective(X, y, D, W, beta)
-        )
+        v_final = y - F.gated_predict(X, D, W)
+        if problem == "ridge":
+            objective = F.ridge_objective(X, y, D, W, beta)
+        else:  # F.gated_objective, with the prediction the certificate needs anyway
+            objective = float(0.5 * v_final @ v_final + beta * F.group_norms(W).sum())
         if zero_objective <= objective:  # zero is feasible: never report worse than it
             W, objective = 0.0 * W, zero_objective
             out_vars = {"W": W}
             info["zero_point"] = True
-    v_final = y - F.gated_predict(X, D, W)
+            v_final = y.copy()
+    if relu:
+        v_final = y - F.gated_predict(X, D, W)
     candidates = [*residuals, v_final]
     if relu:  # the solver's own point: its multipliers were computed for this residual
         candidates.append(y - F.gated_predict(X, D, Z[:, :P] - Z[:, P:]))

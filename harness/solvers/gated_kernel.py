@@ -31,9 +31,10 @@ whatever ``d``). Each step:
    second order, so it certifies one factorisation early.
 
 Each trial point costs one factorisation of ``S``, in the cheaper of two equal forms: the
-n x n *kernel* form above, or, when ``m = d * |support| < n``, the m x m *feature* form
-``I + R Z^T Z R`` (``Z = [A_i]`` on the support, ``R`` the square roots of ``theta``;
-Woodbury), whose Gram blocks are cached as gates enter. ``S`` does not depend on
+n x n *kernel* form above, or, when ``m = d * |support| < n`` and that costs fewer
+multiply-adds counting new Gram blocks (:meth:`KernelSystems._feature_cheaper`), the m x m
+*feature* form ``I + R Z^T Z R`` (``Z = [A_i]`` on the support, ``R`` the square roots of
+``theta``; Woodbury), whose Gram blocks are cached as gates enter. ``S`` does not depend on
 ``beta``: on a beta path the last factorisation is reused by the next solve
 (:func:`harness.solvers.path.solve_path` passes ``cache`` and the optimal ``theta``).
 When both forms exceed ``MAX_DIM`` the solver hands over to FISTA on a working set of
@@ -86,16 +87,17 @@ MAX_EXPAND = 64.0
 class Factor:
     """``S(theta)`` factorised on the support of ``theta``.
 
-    ``alpha = S^{-1} y``, ``value = f(theta)``, ``hessian(free, Gm)``, the Newton matrix
-    ``B^T S^{-1} B`` on the gates ``free`` (``B_i = D_i X g_i``, ``g_i`` = column i of Gm),
-    and ``solve(u) = S^{-1} u``.
+    ``alpha = S^{-1} y``, ``value = f(theta)``, ``hessian(B, free, G)``, the Newton matrix
+    ``B^T S^{-1} B`` for the columns ``B_i = D_i X g_i = K_i alpha`` of the gates ``free``
+    (``g_i`` the columns of ``G``), and ``solve(u) = S^{-1} u`` (``u`` a vector or an
+    (n, k) matrix).
     """
 
     theta: FloatArray
     form: str
     alpha: FloatArray
     value: float
-    hessian: Callable[[np.ndarray, FloatArray], FloatArray]
+    hessian: Callable[[FloatArray, np.ndarray, FloatArray], FloatArray]
     solve: Callable[[FloatArray], FloatArray]
 
 
@@ -148,7 +150,7 @@ class KernelSystems:
             self.n_reused += 1
             return fac
         support = np.flatnonzero(theta > 0.0)
-        if self.d * support.size < self.n:
+        if self._feature_cheaper(support):
             fac = self._feature(theta, support)
         else:
             fac = self._kernel(theta, support)
@@ -157,6 +159,25 @@ class KernelSystems:
         self.n_factor += 1
         self.forms[fac.form] += 1
         return fac
+
+    def _feature_cheaper(self, support: np.ndarray) -> bool:
+        """Whether the feature form (m = d |support| < n) costs fewer multiply-adds.
+
+        Feature form: the Gram blocks of the gates not yet cached (``n m_new m_all``) and a
+        Cholesky of order m; kernel form: ``S`` itself (``n^2 |support|``) and a Cholesky of
+        order n (never above ``MAX_DIM``). A small support that later outgrows ``n / d``
+        would otherwise pay for Gram blocks that the kernel form never needs.
+        """
+        n, d, k = self.n, self.d, int(support.size)
+        if d * k >= n:
+            return False
+        if n > MAX_DIM:
+            return True
+        new = int(np.count_nonzero(self.cache["slot"][support] < 0))
+        m_all = d * (self.cache["n_cols"] + new)
+        feature = n * d * new * m_all + (d * k) ** 3 / 6.0
+        kernel = float(n) * n * k + n**3 / 6.0
+        return feature <= kernel
 
     # -- kernel form: S = I + (X X^T) o (D_s diag(theta_s) D_s^T), n x n -------------------
     def _kernel(self, theta: FloatArray, support: np.ndarray) -> Factor:
@@ -169,8 +190,7 @@ class KernelSystems:
         Linv_y = scipy.linalg.solve_triangular(L, self.y, lower=True, check_finite=False)
         alpha = scipy.linalg.solve_triangular(L, Linv_y, lower=True, trans="T", check_finite=False)
 
-        def hessian(free: np.ndarray, Gm: FloatArray) -> FloatArray:
-            B = self.Df[:, free] * (self.X @ Gm[:, free])
+        def hessian(B: FloatArray, free: np.ndarray, G: FloatArray) -> FloatArray:
             Q = scipy.linalg.solve_triangular(L, B, lower=True, check_finite=False)
             out: FloatArray = Q.T @ Q
             return out
@@ -228,12 +248,23 @@ class KernelSystems:
             u_all[idx] = u
             alpha -= Zc @ u_all
 
-        def hessian(free: np.ndarray, Gm: FloatArray) -> FloatArray:
-            B = self.Df[:, free] * (self.X @ Gm[:, free])  # B_j = Z_j g_j = K_j alpha
+        def hessian(B: FloatArray, free: np.ndarray, G: FloatArray) -> FloatArray:
             BtB: FloatArray = B.T @ B
             if not idx.size:
                 return BtB
-            ZtB = (Zc.T @ B)[idx]
+            # Z_i^T B_j = X^T D_i D_j X g_j = (Gram block ij) g_j for a cached gate j: no
+            # product with the n rows; the other columns take (n, m) x (n, k)
+            d = self.d
+            ZtB = np.empty((idx.size, free.size))
+            slots = c["slot"][free]
+            known = np.flatnonzero(slots >= 0)
+            if known.size:
+                cols = (slots[known][:, None] * d + np.arange(d)[None, :]).ravel()
+                blocks = c["gram"][np.ix_(idx, cols)].reshape(idx.size, known.size, d)
+                ZtB[:, known] = np.einsum("mkd,dk->mk", blocks, G[:, known])
+            other = np.flatnonzero(slots < 0)
+            if other.size:
+                ZtB[:, other] = (Zc.T @ B[:, other])[idx]
             Q = scipy.linalg.solve_triangular(L, r[:, None] * ZtB, lower=True, check_finite=False)
             out: FloatArray = BtB - Q.T @ Q
             return out
@@ -241,13 +272,54 @@ class KernelSystems:
         def solve(u: FloatArray) -> FloatArray:
             if not idx.size:
                 return u.copy()
-            q = scipy.linalg.cho_solve((L, True), r * (Zc.T @ u)[idx], check_finite=False)
-            v_all = np.zeros(Zc.shape[1])
-            v_all[idx] = r * q
+            rr = r if u.ndim == 1 else r[:, None]
+            q = scipy.linalg.cho_solve((L, True), rr * (Zc.T @ u)[idx], check_finite=False)
+            v_all = np.zeros((Zc.shape[1], *u.shape[1:]))
+            v_all[idx] = rr * q
             out: FloatArray = u - Zc @ v_all
             return out
 
         return Factor(theta, "feature", alpha, 0.0, hessian, solve)
+
+
+def _extend_newton(
+    memo: dict[str, Any],
+    free: np.ndarray,
+    Gm: FloatArray,
+    X: FloatArray,
+    Df: FloatArray,
+    fac: Factor,
+) -> tuple[FloatArray, FloatArray | None]:
+    """``B`` and the Newton matrix on ``free`` from those of the same ``theta`` on ``memo["free"]``.
+
+    A beta path starts each solve where the last one stopped, with the same ``S(theta)``,
+    ``alpha``, ``G`` and ``B``; only the free set grows (more gates violate a smaller
+    beta). Columns of ``B`` and blocks of ``B^T S^{-1} B`` on the old free gates are kept;
+    the new gates cost ``S^{-1} B_new`` (returns ``H = None`` when that is not cheaper).
+    """
+    old = memo["free"]
+    if old.size:
+        pos = np.minimum(np.searchsorted(old, free), old.size - 1)
+        known = old[pos] == free
+    else:
+        pos, known = np.zeros(free.size, dtype=np.intp), np.zeros(free.size, dtype=bool)
+    kn, nw = np.flatnonzero(known), np.flatnonzero(~known)
+    B = np.empty((X.shape[0], free.size))
+    B[:, kn] = memo["B"][:, pos[kn]]
+    if nw.size:
+        B[:, nw] = Df[:, free[nw]] * (X @ Gm[:, free[nw]])
+    if memo["H"] is None or 2 * nw.size >= free.size:
+        return B, None
+    H = np.empty((free.size, free.size))
+    H[np.ix_(kn, kn)] = memo["H"][np.ix_(pos[kn], pos[kn])]
+    if nw.size:
+        SB = fac.solve(B[:, nw])
+        cross = B[:, kn].T @ SB
+        H[np.ix_(kn, nw)] = cross
+        H[np.ix_(nw, kn)] = cross.T
+        Hnn = B[:, nw].T @ SB
+        H[np.ix_(nw, nw)] = 0.5 * (Hnn + Hnn.T)
+    return B, H
 
 
 def newton_step(H: FloatArray, grad: FloatArray, x: FloatArray) -> FloatArray:
@@ -380,14 +452,37 @@ def solve_gated_kernel(
     best_obj, best_W, best_bound, best_v = 0.5 * float(y @ y), np.zeros((d, P)), 0.0, y
     stop_reason, n_iter, n_backtracks = "max_iter", 0, 0
     handover: str | None = None
+    # the last iterate of the previous solve on this cache (a beta path): its G, B and
+    # Hessian do not depend on beta, only its free set does
+    memo = sys_.cache.get("memo")
+    if memo is not None and not np.array_equal(memo["theta"], theta):
+        memo = None
     while True:
         alpha = fac.alpha
-        Gm = X.T @ (Df * alpha[:, None])  # g_i = X^T D_i alpha, (d, P)
+        H: FloatArray | None = None
+        if memo is not None:
+            Gm = memo["Gm"]
+        else:
+            Gm = X.T @ (Df * alpha[:, None])  # g_i = X^T D_i alpha, (d, P)
         gn2 = np.einsum("dp,dp->p", Gm, Gm)
         support = np.flatnonzero(theta > 0.0)
+        grad = 0.5 * (beta * beta - gn2)
+        viol = np.flatnonzero((theta <= 0.0) & (grad < 0.0))
+        cap = max(ENTER_MIN, support.size)
+        enter = viol[np.argsort(grad[viol], kind="stable")[:cap]]
+        free = np.union1d(support, enter)
+        # B_i = D_i X g_i = K_i alpha for the free gates: one product with X serves the
+        # residual (the support is in ``free``), the Hessian and the linearised candidate
+        if memo is not None:
+            B, H = _extend_newton(memo, free, Gm, X, Df, fac)
+            memo = None
+        else:
+            B = Df[:, free] * (X @ Gm[:, free])
+        last = {"theta": theta, "Gm": Gm, "free": free, "B": B, "H": None}
+        sys_.cache["memo"] = last
         W = np.zeros((d, P))
         W[:, support] = Gm[:, support] * theta[support]
-        r = np.einsum("np,np->n", Df[:, support], X @ W[:, support]) - y
+        r = B[:, np.searchsorted(free, support)] @ theta[support] - y
         obj = 0.5 * float(r @ r) + beta * float(np.sqrt(gn2[support]) @ theta[support])
         if obj < best_obj:
             best_obj, best_W = obj, W
@@ -402,22 +497,19 @@ def solve_gated_kernel(
         if n_iter >= max_iter:
             break
         n_iter += 1
-        grad = 0.5 * (beta * beta - gn2)
-        viol = np.flatnonzero((theta <= 0.0) & (grad < 0.0))
-        cap = max(ENTER_MIN, support.size)
-        enter = viol[np.argsort(grad[viol], kind="stable")[:cap]]
-        free = np.union1d(support, enter)
         if not sys_.feasible(free):
             handover = f"support of {free.size} gates exceeds MAX_DIM={MAX_DIM} in both forms"
             break
-        H = fac.hessian(free, Gm)
-        H = 0.5 * (H + H.T)
+        if H is None:
+            H = fac.hessian(B, free, Gm[:, free])
+            H = 0.5 * (H + H.T)
+        last["H"] = H.copy()
         H[np.diag_indices(free.size)] += 1e-13 * max(float(np.trace(H)), 1e-300)
         step = newton_step(H, grad[free], theta[free])
         if best_obj - best_bound <= LINEAR_DUAL_GAP * best_obj:
             # dual candidate alpha(theta + p) to first order: its infeasibility is of second
             # order, so it often certifies one factorisation early (THEORY.md Part D)
-            v = alpha - fac.solve(np.einsum("nk,nk->n", Df[:, free], X @ (Gm[:, free] * step)))
+            v = alpha - fac.solve(B @ step)
             gv = F.group_norms(X.T @ (Df * v[:, None]))
             bound = scaled_dual_value(float(v @ y), float(v @ v), float(gv.max()), beta)
             if bound > best_bound:

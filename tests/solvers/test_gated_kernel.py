@@ -63,9 +63,10 @@ def test_both_forms_are_used_and_agree() -> None:
     feat = sys_._feature(theta, np.flatnonzero(theta > 0))
     kern = sys_._kernel(theta, np.flatnonzero(theta > 0))
     np.testing.assert_allclose(feat.alpha, kern.alpha, rtol=1e-9, atol=1e-12)
-    Gm = X.T @ (D * kern.alpha[:, None])
+    G = X.T @ (D * kern.alpha[:, None])
+    B = D * (X @ G)  # B_i = D_i X g_i = K_i alpha, all gates (cached or not in the feature form)
     free = np.arange(D.shape[1])
-    np.testing.assert_allclose(feat.hessian(free, Gm), kern.hessian(free, Gm), rtol=1e-7)
+    np.testing.assert_allclose(feat.hessian(B, free, G), kern.hessian(B, free, G), rtol=1e-7)
 
 
 def test_theta_is_the_primal_scale_and_alpha_the_residual() -> None:
@@ -93,9 +94,11 @@ def test_a_reused_factor_equals_a_fresh_one_at_another_beta() -> None:
     assert reused.alpha is cache["last"].alpha
     np.testing.assert_allclose(reused.value, fresh.value, rtol=1e-12)
     assert reused.value != cache["last"].value
+    G = X.T @ (D * fresh.alpha[:, None])
     free = np.arange(D.shape[1])
-    Gm = X.T @ (D * fresh.alpha[:, None])
-    np.testing.assert_allclose(reused.hessian(free, Gm), fresh.hessian(free, Gm), rtol=1e-8)
+    np.testing.assert_allclose(
+        reused.hessian(D * (X @ G), free, G), fresh.hessian(D * (X @ G), free, G), rtol=1e-8
+    )
 
 
 def test_warm_starts_reach_the_same_optimum() -> None:
@@ -149,6 +152,36 @@ def test_path_shares_its_cache_and_agrees_with_cold_solves() -> None:
     assert cache["key"][2:4] == (X.shape, D.shape)
     with pytest.raises(InputError, match="warm_start 'W'"):
         solve_gated_kernel(X, y, D, betas[0], tol=TOL, warm_start={"W": np.ones((5, 2))})
+
+
+# (seed, n, d, P, labels, beta / beta_max, form of the last factorisation)
+EXTEND_CASES = [
+    (22, 40, 30, 12, "planted", 0.3, "kernel"),
+    (3, 50, 3, 30, "gaussian", 0.1, "kernel"),
+    (1, 80, 2, 20, "planted", 0.3, "feature"),
+]
+
+
+@pytest.mark.parametrize("case", EXTEND_CASES, ids=lambda c: c[-1] + str(c[0]))
+def test_path_start_extends_the_last_newton_matrix(case: tuple) -> None:
+    # a path solve starts at the last theta: B and B^T S^-1 B of the old free gates are
+    # kept, the gates that newly enter are added; equal to recomputing them
+    seed, n, d, P, labels, frac, form = case
+    X, y, D = _instance(seed, n, d, P, labels)
+    cache: dict = {}
+    solve_gated_kernel(X, y, D, frac * F.beta_max(X, y, D), tol=TOL, cache=cache)
+    memo, fac = cache["memo"], cache["last"]
+    assert fac.form == form
+    assert np.array_equal(memo["theta"], fac.theta) and memo["H"] is not None
+    extra = np.setdiff1d(np.arange(P), memo["free"])[:2]
+    free = np.union1d(memo["free"], extra)
+    Df = D.astype(float)
+    B, H = GK._extend_newton(memo, free, memo["Gm"], X, Df, fac)
+    fresh_B = Df[:, free] * (X @ memo["Gm"][:, free])
+    fresh_H = fac.hessian(fresh_B, free, memo["Gm"][:, free])
+    np.testing.assert_allclose(B, fresh_B, rtol=1e-12, atol=1e-12)
+    assert H is not None
+    np.testing.assert_allclose(H, 0.5 * (fresh_H + fresh_H.T), rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("frac", [1e-6, 1e-9, 1e-12])
