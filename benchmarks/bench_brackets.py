@@ -1,10 +1,12 @@
 """Certified p* bracket: relative width and time per point, new lower end against the old one.
 
 For each point the chosen lower-end methods of :func:`harness.certificates.certified_bracket`
-run on the same instance with the same seed (``--methods``, default ``joint rlt``):
+run on the same instance with the same seed (``--methods``, default ``joint joint_sdp``):
 ``"scaled"`` (each residual scaled with the subset/SDP bound of THEORY.md Part D),
 ``"joint"`` (dual point and subset certificate optimised together, with triangle cuts, then
-combined) and ``"rlt"`` (dual point of one lifted SDP of ``M(v)`` with RLT inequalities,
+combined), ``"joint_sdp"`` (the same model solved as one convex SDP per start,
+:mod:`harness.certificates_sdp`; ``lower="auto"`` uses it for ``RLT_MAX_N < n <=
+JOINT_SDP_MAX_N``) and ``"rlt"`` (dual point of one lifted SDP of ``M(v)`` with RLT inequalities,
 :mod:`harness.certificates_rlt`; ``lower="auto"`` uses it for ``n <= RLT_MAX_N``). The
 table compares the first method (old) with the last (new). Everything
 else is the paper spec's bracket (``relaxation_gap`` at paper scale): planted width-5
@@ -15,7 +17,8 @@ measured. Gaussian labels (y ~ N(0, I)) are run at small n with d = 3, where p* 
 by enumeration, and reported as LB/p* as well as width.
 
 Nothing is asserted: the table is printed and written to ``OUT/brackets.csv`` (atomically).
-Timings depend on the machine's load; compare the two methods within one run.
+The table's times are CPU seconds of the whole bracket (``time.process_time``; run with
+``OMP_NUM_THREADS=1``); the CSV also has wall seconds, which depend on the machine's load.
 
 Usage: ``python benchmarks/bench_brackets.py [--sizes quick|full] [--seeds 3] [--out DIR]
 [--n N ...] [--gaussian-n N ...] [--first-seed S] [--no-gaussian] [--methods M ...]
@@ -44,8 +47,8 @@ from harness.solvers.registry import solve
 
 SIZES = {"quick": (40, 80), "full": (40, 80, 160, 320)}
 GAUSSIAN_N = (20, 30)  # d = 3: p* by enumeration
-METHODS = ("scaled", "joint", "rlt")
-DEFAULT_METHODS = ("joint", "rlt")
+METHODS = ("scaled", "joint", "joint_sdp", "rlt")
+DEFAULT_METHODS = ("joint", "joint_sdp")
 FIELDS = (
     "labels",
     "n",
@@ -60,6 +63,7 @@ FIELDS = (
     "lower_method",
     "upper_method",
     "time_s",
+    "cpu_s",
     "load1",
 )
 
@@ -98,7 +102,7 @@ def _point(
         if method == "rlt" and n > rlt_max_n:
             print(f"{labels:8s} n={n:4d} seed={seed} rlt    skipped (n > --rlt-max-n {rlt_max_n})")
             continue
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         br = certified_bracket(
             X,
             y,
@@ -113,7 +117,7 @@ def _point(
             solver="fast",
             lower=method,
         )
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         if exact and not br.pstar_lower <= pstar * (1 + 1e-6) + 1e-12:
             raise RuntimeError(f"lower end above p* at {labels} n={n} seed={seed} {method}")
         rows.append(
@@ -131,6 +135,7 @@ def _point(
                 "lower_method": br.lower_method,
                 "upper_method": br.upper_method,
                 "time_s": elapsed,
+                "cpu_s": cpu,
                 "load1": os.getloadavg()[0],
             }
         )
@@ -138,7 +143,7 @@ def _point(
             f"{labels:8s} n={n:4d} d={d:3d} seed={seed} {method:6s} "
             f"LB={br.pstar_lower:.6g} UB={br.pstar_upper:.6g} "
             f"rel_width={br.rel_width:.4f} LB/p*={rows[-1]['lb_over_pstar']:.3f} "
-            f"time={elapsed:.1f}s load1={rows[-1]['load1']:.2f}",
+            f"time={elapsed:.1f}s cpu={cpu:.1f}s load1={rows[-1]['load1']:.2f}",
             flush=True,
         )
     return rows
@@ -163,7 +168,7 @@ def _table(rows: list[dict[str, Any]], methods: tuple[str, ...]) -> str:
     out = [
         f"old = {old}, new = {new}",
         "| labels | n | d | seeds | median rel_width old | new | median LB/p* old | new "
-        "| median time old (s) | new (s) | median extra s/point |",
+        "| median CPU old (s) | new (s) | median extra CPU s/point |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for lab, n, d in keys:
@@ -177,9 +182,9 @@ def _table(rows: list[dict[str, Any]], methods: tuple[str, ...]) -> str:
             continue
         med = {m: float(np.median([r["rel_width"] for r in sel[m]])) for m in sel}
         lbp = {m: float(np.median([r["lb_over_pstar"] for r in sel[m]])) for m in sel}
-        tm = {m: float(np.median([r["time_s"] for r in sel[m]])) for m in sel}
+        tm = {m: float(np.median([r["cpu_s"] for r in sel[m]])) for m in sel}
         extra = float(
-            np.median([b["time_s"] - a["time_s"] for a, b in zip(sel[old], sel[new], strict=True)])
+            np.median([b["cpu_s"] - a["cpu_s"] for a, b in zip(sel[old], sel[new], strict=True)])
         )
         seeds = ",".join(str(r["seed"]) for r in sel[old])
         lb_txt = " | ".join("–" if math.isnan(lbp[m]) else f"{lbp[m]:.3f}" for m in (old, new))

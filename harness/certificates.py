@@ -22,7 +22,7 @@ Lower bounds are certificates by weak duality, never heuristics:
   lower bound on p*, and the bracket is ``exact`` when it meets the upper bound to
   ``exact_rtol``.
 * otherwise, Part D, option ``lower`` (default ``"auto"``: ``"rlt"`` for ``n <= RLT_MAX_N``,
-  ``"joint"`` above, :func:`resolve_lower`):
+  ``"joint_sdp"`` up to ``JOINT_SDP_MAX_N``, ``"joint"`` above, :func:`resolve_lower`):
 
   - ``"rlt"``: the dual point of one convex SDP, ``max v^T y - ||v||^2/2`` subject to a
     lifted SDP relaxation of ``M(v)`` in ``(u, (X u)_+)`` strengthened with RLT
@@ -38,6 +38,13 @@ Lower bounds are certificates by weak duality, never heuristics:
     best point of their convex hull with 0 is taken (:func:`best_combination`; the feasible
     set ``{M(v) <= beta}`` is convex). Measured on the paper spec (README, "Certified
     bracket"): about half the width of the previous method up to n = 160, at 1.2-3.3x its time.
+  - ``"joint_sdp"``: the same starts, model and combination as ``"joint"``, but each start's
+    model (partition fixed by the start) is solved as ONE convex SDP
+    (:func:`harness.certificates_sdp.sdp_dual_point`, SCS, triangle cuts separated from its
+    primal matrix, certificate polished and re-certified in numpy); ``"joint"`` runs for a
+    start where the SDP gave no point. L-BFGS-B on the smoothed model stops far from the
+    model's optimum; the (capped, polished) SDP solve gets much closer (README, "Certified
+    bracket", for widths and times).
   - ``"scaled"`` (the previous method): a candidate ``v`` (the residual of the best relaxed
     solution and of the best GD run) is scaled to dual feasibility with a VALID upper bound
     ``M_hat >= M(v) = max_{||u|| <= 1} |v^T (X u)_+|`` (:func:`dual_norm_bound`): Part D
@@ -88,10 +95,14 @@ from harness.solvers.registry import solve
 #: Largest predicted arrangement size for which the exact path solves (2) by default.
 DEFAULT_ENUMERATE_CAP = 2000
 #: Lower-end methods of :func:`certified_bracket`.
-LOWER_METHODS = ("auto", "rlt", "joint", "scaled")
-#: Largest ``n`` for which ``lower="auto"`` uses ``"rlt"`` (``"joint"`` above): the lifted
+LOWER_METHODS = ("auto", "rlt", "joint_sdp", "joint", "scaled")
+#: Largest ``n`` for which ``lower="auto"`` uses ``"rlt"`` (``"joint_sdp"`` above): the lifted
 #: RLT SDP has O(n^2) multipliers and a PSD block of size ``1 + d + n`` per side.
 RLT_MAX_N = 40
+#: Largest ``n`` for which ``lower="auto"`` uses ``"joint_sdp"`` (``"joint"`` above): its SCS
+#: iterations cost two eigendecompositions of size ``|S| + 1 + d`` (about ``n/2 + d``);
+#: measured as tight and as fast as ``"joint"`` up to n = 320 (README, "Certified bracket").
+JOINT_SDP_MAX_N = 320
 
 
 IntArray = NDArray[np.intp]
@@ -108,6 +119,8 @@ class DualNormBound:
         ``"enumerated_patterns"`` (bound 2 over all patterns), ``"subset_exact"`` /
         ``"subset_sdp"`` (refined bound 3, exact enumeration / certified SDP),
         ``"subset_joint"`` (refined bound 3 with triangle cuts, :func:`optimized_dual_point`),
+        ``"subset_sdp_joint"`` (the same, from
+        :func:`harness.certificates_sdp.sdp_dual_point`),
         ``"lifted_rlt"`` (lifted RLT SDP of ``M(v)``, :mod:`harness.certificates_rlt`),
         ``"spectral"`` (bound 4).
     time_s : float
@@ -141,9 +154,9 @@ class Bracket:
         ``"full_dual"`` (dual bound of (2) on all patterns), ``"partD_<M>[<candidate>]"``
         (Part D scaling of a candidate ``v`` in {``relu_cg``, ``nonconvex_gd``,
         ``full_residual``, ``candidate<k>``, ``rlt_sdp``} with ``M_hat`` from ``<M>`` in
-        {``lifted_rlt``, ``subset_joint``, ``subset_exact``, ``subset_sdp``, ``spectral``,
-        ``enumerated_patterns``}, see :class:`DualNormBound`), ``"partD_combination"``
-        (:func:`best_combination`) or ``"trivial_zero"`` (``p* >= 0``).
+        {``lifted_rlt``, ``subset_joint``, ``subset_sdp_joint``, ``subset_exact``,
+        ``subset_sdp``, ``spectral``, ``enumerated_patterns``}, see :class:`DualNormBound`),
+        ``"partD_combination"`` (:func:`best_combination`) or ``"trivial_zero"`` (``p* >= 0``).
     upper_method : str
         ``"full_primal"``, ``"relu_cg"``, ``"nonconvex_gd"`` or ``"zero_network"``.
     exact : bool
@@ -931,9 +944,12 @@ def certified_bracket(
         Largest support enumerated exactly in bound 3.
     exact_rtol : float
         ``exact`` when ``width <= exact_rtol * max(1, |pstar_upper|)``.
-    lower : {"auto", "rlt", "joint", "scaled"}
+    lower : {"auto", "rlt", "joint_sdp", "joint", "scaled"}
         Lower end of the non-exact path. ``"auto"`` (default): ``"rlt"`` when
-        ``n <= RLT_MAX_N``, else ``"joint"``. ``"rlt"``: the dual point of one lifted SDP of
+        ``n <= RLT_MAX_N``, ``"joint_sdp"`` when ``n <= JOINT_SDP_MAX_N``, else ``"joint"``
+        (:func:`resolve_lower`). ``"joint_sdp"``: as ``"joint"``, with each start's model
+        solved as one convex SDP (:func:`harness.certificates_sdp.sdp_dual_point`; ``"joint"``'s
+        optimiser for a start where it gives no point). ``"rlt"``: the dual point of one lifted SDP of
         ``M(v)`` strengthened by RLT inequalities
         (:func:`harness.certificates_rlt.rlt_dual_point`, certified in numpy); if the SDP
         solve returns nothing, ``"joint"`` runs instead. ``"joint"``: the best residual (column
@@ -949,8 +965,9 @@ def certified_bracket(
     joint_max_iter : int
         L-BFGS-B iterations per smoothing stage of :func:`optimized_dual_point`.
     triangle_rounds, triangles_per_round : int
-        Rounds of triangle-inequality cuts in :func:`optimized_dual_point` and cuts added
-        per round and side (default ``8 (|support| + 1)``).
+        Rounds of triangle-inequality cuts in :func:`optimized_dual_point` (and
+        :func:`harness.certificates_sdp.sdp_dual_point`) and cuts added per round and side
+        (default ``8 (|support| + 1)``).
 
     Returns
     -------
@@ -1091,7 +1108,7 @@ def certified_bracket(
         lb_value, lower_method = _scaled_lower(
             X, y, beta, best_resid, rng, D_all, exact_max_n, sdp_solver, records
         )
-    elif lower == "joint" or lb_value <= 0.0:
+    elif lower in ("joint", "joint_sdp") or lb_value <= 0.0:
         starts = dict(best_resid)
         if "relu_cg" in starts:
             starts.pop("nonconvex_gd", None)
@@ -1106,6 +1123,7 @@ def certified_bracket(
             max_iter=joint_max_iter,
             triangle_rounds=triangle_rounds,
             triangles_per_round=triangles_per_round,
+            sdp=lower == "joint_sdp",
         )
     if D_all is not None:  # exact path ran but was not tight: keep its certificate too
         full_lower = max(
@@ -1142,11 +1160,14 @@ def certified_bracket(
 
 def resolve_lower(lower: str, n: int) -> str:
     """The lower-end method ``certified_bracket`` runs: ``"auto"`` -> ``"rlt"`` if ``n <=
-    RLT_MAX_N`` else ``"joint"``; any other method of :data:`LOWER_METHODS` unchanged."""
+    RLT_MAX_N``, else ``"joint_sdp"`` if ``n <= JOINT_SDP_MAX_N``, else ``"joint"``; any other
+    method of :data:`LOWER_METHODS` unchanged."""
     if lower not in LOWER_METHODS:
         raise InputError(f"lower must be one of {list(LOWER_METHODS)}; got {lower!r}")
     if lower == "auto":
-        return "rlt" if n <= RLT_MAX_N else "joint"
+        if n <= RLT_MAX_N:
+            return "rlt"
+        return "joint_sdp" if n <= JOINT_SDP_MAX_N else "joint"
     return lower
 
 
@@ -1284,26 +1305,43 @@ def _joint_lower(
     max_iter: int,
     triangle_rounds: int,
     triangles_per_round: int | None,
+    sdp: bool = False,
 ) -> tuple[float, str]:
     """Lower end from :func:`optimized_dual_point` at each start, combined (Part D).
 
-    Each optimised point is scaled to certified dual feasibility (``t* v``, ``t* <= beta /
+    With ``sdp``, :func:`harness.certificates_sdp.sdp_dual_point` (the same model solved as
+    one convex SDP) replaces it, and :func:`optimized_dual_point` runs only for a start where
+    the SDP gave no point. Each optimised point is scaled to certified dual feasibility (``t* v``, ``t* <= beta /
     M_hat``; with ``D_all``, ``M_hat`` is also capped by bound 2 over all patterns), and the
     best point of their convex hull with 0 is taken (:func:`best_combination`).
     """
     best, method = 0.0, "trivial_zero"
     feasible: list[FloatArray] = []
     for name, v0 in starts.items():
-        lb = optimized_dual_point(
-            X,
-            y,
-            beta,
-            v0,
-            candidate=name,
-            max_iter=max_iter,
-            triangle_rounds=triangle_rounds,
-            triangles_per_round=triangles_per_round,
-        )
+        lb = None
+        if sdp:
+            from harness.certificates_sdp import sdp_dual_point
+
+            lb = sdp_dual_point(
+                X,
+                y,
+                beta,
+                v0,
+                candidate=name,
+                triangle_rounds=triangle_rounds,
+                triangles_per_round=triangles_per_round,
+            )
+        if lb is None or lb.v is None:
+            lb = optimized_dual_point(
+                X,
+                y,
+                beta,
+                v0,
+                candidate=name,
+                max_iter=max_iter,
+                triangle_rounds=triangle_rounds,
+                triangles_per_round=triangles_per_round,
+            )
         M_method = lb.M_hat.method
         if lb.v is None:
             continue

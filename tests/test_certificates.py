@@ -101,7 +101,14 @@ def test_partd_bracket_contains_pstar_and_is_below_feasible_values(
     assert br.pstar_lower <= min(feasible) * (1 + 1e-9)
     # Every Part D record states the M_hat it used, and never a heuristic one.
     methods = {r["M_hat_method"] for r in br.records if r.get("stage") == "partD"}
-    certified = {"subset_exact", "subset_sdp", "spectral", "subset_joint", "lifted_rlt"}
+    certified = {
+        "subset_exact",
+        "subset_sdp",
+        "spectral",
+        "subset_joint",
+        "subset_sdp_joint",
+        "lifted_rlt",
+    }
     assert methods and methods <= certified
 
 
@@ -184,13 +191,13 @@ def test_bracket_input_validation() -> None:
 
 @pytest.mark.parametrize("labels", ["gaussian", "planted"])
 def test_every_lower_end_is_below_exact_pstar(labels: str) -> None:
-    """Both lower ends, on the Part D path, against p* by enumeration (6 instances each)."""
+    """The Part D lower ends against p* by enumeration (6 instances each)."""
     ratios = []
     for k, (n, d) in enumerate([(12, 2), (16, 2), (20, 3), (14, 3), (18, 2), (16, 3)]):
         seed = 40 + k + (0 if labels == "gaussian" else 100)
         X, y, beta, D_all = labelled_instance(n, d, seed, labels, beta_rel=(0.05, 0.1, 0.3)[k % 3])
         lo_ref, p_ref = _exact_pstar(X, y, beta, D_all)
-        for lower in ("joint", "scaled"):
+        for lower in ("joint_sdp", "joint", "scaled"):
             br = certified_bracket(
                 X,
                 y,
@@ -284,7 +291,7 @@ def test_dual_candidates_are_used_and_checked() -> None:
     with pytest.raises(InputError, match=r"dual_candidates\[0\] must be a finite vector"):
         certified_bracket(X, y, beta, rng=make_rng(0), dual_candidates=[np.ones(3)])
     with pytest.raises(InputError, match="lower must be one of"):
-        certified_bracket(X, y, beta, rng=make_rng(0), lower="sdp")
+        certified_bracket(X, y, beta, rng=make_rng(0), lower="sdp_joint")
 
 
 def test_joint_lower_end_on_a_degenerate_design_is_the_trivial_bound() -> None:

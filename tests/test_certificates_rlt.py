@@ -135,7 +135,8 @@ def test_rlt_bracket_contains_pstar_and_beats_joint() -> None:
 def test_option_validation_errors_name_option_and_values() -> None:
     X, y, beta, _ = labelled_instance(10, 2, 0, "planted")
     with pytest.raises(
-        InputError, match=r"^lower must be one of \['auto', 'rlt', 'joint', 'scaled'\]; got 'x'$"
+        InputError,
+        match=r"^lower must be one of \['auto', 'rlt', 'joint_sdp', 'joint', 'scaled'\]; got 'x'$",
     ):
         certified_bracket(X, y, beta, rng=make_rng(0), lower="x")
     with pytest.raises(
@@ -151,7 +152,8 @@ def test_option_validation_errors_name_option_and_values() -> None:
 def test_auto_picks_the_method_by_n(monkeypatch: pytest.MonkeyPatch) -> None:
     assert C.RLT_MAX_N == 40
     assert resolve_lower("auto", C.RLT_MAX_N) == "rlt"
-    assert resolve_lower("auto", C.RLT_MAX_N + 1) == "joint"
+    assert resolve_lower("auto", C.RLT_MAX_N + 1) == "joint_sdp"
+    assert resolve_lower("auto", C.JOINT_SDP_MAX_N + 1) == "joint"
     assert resolve_lower("scaled", 10) == "scaled"
     X, y, beta, _ = labelled_instance(14, 2, 3, "planted")
     kw = {"enumerate_cap": 0, "P_init": 10, "P_grow": 10, "max_rounds": 1, "n_restarts": 0}
