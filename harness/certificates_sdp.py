@@ -36,16 +36,21 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from harness.certificates_joint import (
+    DualNormBound,
+    LowerBound,
+    _separate_triangles,
+    _Side,
+    _side_value,
+    dual_lower_bound,
+)
 from harness.errors import InputError
 from harness.formulations import FloatArray
-
-if TYPE_CHECKING:
-    from harness.certificates import LowerBound
 
 #: Conic solvers of :func:`sdp_dual_point` (options of cvxpy).
 SDP_SOLVERS = ("scs", "clarabel")
@@ -89,15 +94,6 @@ def sdp_dual_point(
     (interior point, exact but slow beyond ``n ~ 80``) ignores the iteration caps.
     """
     import cvxpy as cp
-
-    from harness.certificates import (
-        DualNormBound,
-        LowerBound,
-        _separate_triangles,
-        _Side,
-        _side_value,
-        dual_lower_bound,
-    )
 
     if solver not in SDP_SOLVERS:
         raise InputError(f"sdp solver must be one of {list(SDP_SOLVERS)}; got {solver!r}")
@@ -272,8 +268,6 @@ def _polish(Xs: FloatArray, vs: FloatArray, side: Any, part: FloatArray, iters: 
     ``v`` is cheap (one ``N x N`` eigendecomposition per step) and recovers most of it.
     """
     from scipy.optimize import minimize
-
-    from harness.certificates import _side_value
 
     if iters <= 0:
         return part.copy()
