@@ -86,6 +86,7 @@ from harness.certificates_joint import (
     LowerBound,
     dual_lower_bound,
     optimized_dual_point,
+    staged_minimize,
 )
 from harness.certificates_rlt import RLT_SOLVERS
 from harness.certificates_sdp import sdp_dual_point
@@ -337,18 +338,7 @@ def _spectral_subset_bound(
     t_init = np.zeros(q)
     x = np.concatenate([-np.diag(btilde(t_init)), t_init])
     bounds = [(None, None)] * Nn + [(0.0, 1.0) if optimize_t else (0.0, 0.0)] * q
-    for tau in (1e-1, 1e-2, 1e-3, 1e-4):
-        res = minimize(
-            fun,
-            x,
-            args=(tau,),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": 2000, "gtol": 1e-10, "ftol": 1e-15},
-        )
-        if np.all(np.isfinite(res.x)):
-            x = res.x
+    x = staged_minimize(fun, x, (1e-1, 1e-2, 1e-3, 1e-4), bounds, 2000, gtol=1e-10)
     mu, t = x[:Nn], np.clip(x[Nn:], 0.0, 1.0)
     Bm = btilde(t) + np.diag(mu)
     lam_max = float(np.linalg.eigvalsh(Bm)[-1])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -195,6 +196,35 @@ def _separate_triangles(Z: FloatArray, k_max: int) -> tuple[IntArray, FloatArray
     return T[order].astype(np.intp), Sg[order]
 
 
+def staged_minimize(
+    fun: Callable[[FloatArray, float], tuple[float, FloatArray]],
+    x: FloatArray,
+    taus: Sequence[float],
+    bounds: Sequence[tuple[float | None, float | None]],
+    max_iter: int,
+    gtol: float = 1e-12,
+) -> FloatArray:
+    """L-BFGS-B on ``fun(x, tau)`` (value, gradient) for each smoothing ``tau`` in turn.
+
+    Each stage starts where the last stopped; a stage whose point is not finite is skipped.
+    The callers recompute their certificate exactly at the result, so this only affects
+    tightness.
+    """
+    for tau in taus:
+        res = minimize(
+            fun,
+            x,
+            args=(tau,),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15},
+        )
+        if np.all(np.isfinite(res.x)):
+            x = res.x
+    return x
+
+
 def optimized_dual_point(
     X: FloatArray,
     y: FloatArray,
@@ -309,18 +339,8 @@ def optimized_dual_point(
             out += [d_m * wk * g[n:] for wk, g in zip(wts, grads, strict=True)]
             return -val, -np.concatenate(out)
 
-        for tau in taus if rnd == 0 else taus[-1:]:
-            res = minimize(
-                neg_value,
-                x,
-                args=(tau * lam0,),
-                jac=True,
-                method="L-BFGS-B",
-                bounds=bounds,
-                options={"maxiter": max_iter, "gtol": 1e-12, "ftol": 1e-15},
-            )
-            if np.all(np.isfinite(res.x)):
-                x = res.x
+        stages = [tau * lam0 for tau in (taus if rnd == 0 else taus[-1:])]
+        x = staged_minimize(neg_value, x, stages, bounds, max_iter)
         v = x[:n].copy()
         xs = [x[offs[q] : offs[q + 1]].copy() for q in range(2)]
         if rnd == triangle_rounds:

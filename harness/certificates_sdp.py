@@ -48,6 +48,7 @@ from harness.certificates_joint import (
     _Side,
     _side_value,
     dual_lower_bound,
+    staged_minimize,
 )
 from harness.errors import InputError
 from harness.formulations import FloatArray
@@ -267,8 +268,6 @@ def _polish(Xs: FloatArray, vs: FloatArray, side: Any, part: FloatArray, iters: 
     slightly positive, which costs ``N lambda_max`` in the exact value. Polishing at fixed
     ``v`` is cheap (one ``N x N`` eigendecomposition per step) and recovers most of it.
     """
-    from scipy.optimize import minimize
-
     if iters <= 0:
         return part.copy()
     n, Nn, nN = Xs.shape[0], side.size, side.N.size
@@ -279,20 +278,8 @@ def _polish(Xs: FloatArray, vs: FloatArray, side: Any, part: FloatArray, iters: 
         assert g is not None
         return H, g[n:]
 
-    x = part
-    for tau in (1e-3 / Nn, 1e-4 / Nn):  # the scaled certificate is ~1 (beta = 1)
-        res = minimize(
-            fun,
-            x,
-            args=(tau,),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": iters, "gtol": 1e-12, "ftol": 1e-15},
-        )
-        if np.all(np.isfinite(res.x)):
-            x = res.x
-    x = x.copy()
+    # the scaled certificate is ~1 (beta = 1)
+    x = staged_minimize(fun, part, (1e-3 / Nn, 1e-4 / Nn), bounds, iters).copy()
     x[Nn : Nn + nN] = np.clip(x[Nn : Nn + nN], 0.0, 1.0)
     x[Nn + nN :] = np.maximum(x[Nn + nN :], 0.0)
     if _side_value(Xs, vs, side, x, 0.0)[0] <= _side_value(Xs, vs, side, part, 0.0)[0]:
