@@ -128,6 +128,11 @@ def group_norms(W: FloatArray) -> FloatArray:
     return np.sqrt(np.einsum("dp,dp->p", W, W))
 
 
+def group_lasso_value(r: FloatArray, beta: float, *Ws: FloatArray) -> float:
+    """``1/2 ||r||^2 + beta * (sum of the column norms of every W)`` for a residual ``r``."""
+    return float(0.5 * r @ r + beta * sum(float(group_norms(W).sum()) for W in Ws))
+
+
 def gated_objective(
     X: FloatArray, y: FloatArray, D: BoolArray, W: FloatArray, beta: float
 ) -> float:
@@ -135,8 +140,7 @@ def gated_objective(
 
     ``1/2 ||sum_i D_i X w_i - y||^2 + beta sum_i ||w_i||_2``.
     """
-    r = gated_predict(X, D, W) - y
-    return float(0.5 * r @ r + beta * group_norms(W).sum())
+    return group_lasso_value(gated_predict(X, D, W) - y, beta, W)
 
 
 def relu_objective(
@@ -147,8 +151,7 @@ def relu_objective(
     ``1/2 ||sum_i D_i X (u_i - v_i) - y||^2 + beta sum_i (||u_i|| + ||v_i||)``. The cone
     constraints are *not* checked here; see :func:`cone_violation`.
     """
-    r = gated_predict(X, D, U - V) - y
-    return float(0.5 * r @ r + beta * (group_norms(U).sum() + group_norms(V).sum()))
+    return group_lasso_value(gated_predict(X, D, U - V) - y, beta, U, V)
 
 
 def cone_violation(X: FloatArray, D: BoolArray, *Ws: FloatArray) -> float:

@@ -179,27 +179,28 @@ def build_result(
         Zp = polish_cones(X, DD, Z)
         U, V = Zp[:, :P], Zp[:, P:]
         out_vars: dict[str, FloatArray] = {"U": U, "V": V}
-        objective = F.relu_objective(X, y, D, U, V, beta)
+        W = U - V
+        # the final residual serves the objective (3) and the certificate
+        v_final = y - F.gated_predict(X, D, W)
+        objective = F.group_lasso_value(v_final, beta, U, V)
         if zero_objective <= objective:  # zero is feasible: never report worse than it
-            U, V, Zp, objective = 0.0 * U, 0.0 * V, 0.0 * Zp, zero_objective
+            U, V, Zp, W, objective = 0.0 * U, 0.0 * V, 0.0 * Zp, 0.0 * W, zero_objective
             out_vars = {"U": U, "V": V}
             info["zero_point"] = True
-        W = U - V
+            v_final = y.copy()
     else:
         W = np.asarray(variables["W"], dtype=np.float64)
         out_vars = {"W": W}
         v_final = y - F.gated_predict(X, D, W)
         if problem == "ridge":
             objective = F.ridge_objective(X, y, D, W, beta)
-        else:  # F.gated_objective, with the prediction the certificate needs anyway
-            objective = float(0.5 * v_final @ v_final + beta * F.group_norms(W).sum())
+        else:  # (5), from the residual the certificate needs anyway
+            objective = F.group_lasso_value(v_final, beta, W)
         if zero_objective <= objective:  # zero is feasible: never report worse than it
             W, objective = 0.0 * W, zero_objective
             out_vars = {"W": W}
             info["zero_point"] = True
             v_final = y.copy()
-    if relu:
-        v_final = y - F.gated_predict(X, D, W)
     candidates = [*residuals, v_final]
     if relu:  # the solver's own point: its multipliers were computed for this residual
         candidates.append(y - F.gated_predict(X, D, Z[:, :P] - Z[:, P:]))

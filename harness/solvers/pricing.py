@@ -140,7 +140,10 @@ def price_columns(
     rounds). With no violator among them, the remaining candidates are certified by more
     dual iterations and exact projections of what is left. Returns the violators, most
     violated first; empty means every column outside the working set has a certified
-    bound ``<= beta (1 + viol_rtol)`` in ``Lam``.
+    bound ``<= beta (1 + viol_rtol)``: from its multipliers in ``Lam``, or the raw bound
+    ``||g_j||`` (``lam = 0``) for the columns that were never candidates (their ``Lam``
+    may be stale; :func:`harness.solvers.certify.relu_certificate` drops multipliers worse
+    than zero).
     """
     t0 = time.perf_counter()
     P = DD.shape[1] // 2
