@@ -299,10 +299,11 @@ class WorkingSetIPM:
                 return self._newton_solver(blocks)
         Li = np.linalg.inv(Lb)
         Binv = np.swapaxes(Li, 1, 2) @ Li
-        # C = I + F B^-1 F^T = I + G G^T, G = [f_j * (X L_j^-T)] (n, kd); one syrk
-        G = np.einsum("nk,knd->nkd", self.Fs, self.X[None] @ np.swapaxes(Li, 1, 2))
-        G = G.reshape(self.n, k * d)
-        C = scipy.linalg.blas.dsyrk(1.0, G, lower=True)
+        # C = I + F B^-1 F^T = I + G G^T, G = [f_j * (X L_j^-T)] (n, kd): one product with
+        # the side-by-side L_j^-T, then one syrk on G^T (Fortran order: no copy)
+        G = self.X @ Li.transpose(2, 0, 1).reshape(d, k * d)
+        G.reshape(self.n, k, d)[...] *= self.Fs[:, :, None]
+        C = scipy.linalg.blas.dsyrk(1.0, G.T, lower=True, trans=1)
         C[np.diag_indices_from(C)] += 1.0
         try:
             cC = scipy.linalg.cho_factor(C, lower=True, check_finite=False)
