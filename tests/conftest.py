@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,3 +29,16 @@ def small_problem(seed: int, n: int = 30, d: int = 3, P: int = 25) -> tuple[Inst
 @pytest.fixture
 def rng() -> np.random.Generator:
     return make_rng(12345)
+
+
+@pytest.fixture
+def stand_in_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``HARNESS_DATA`` at an empty folder with a ``SHA256SUMS``: the data check passes.
+
+    Lets a test reach a refusal that comes after the data check on machines without the
+    data sets (nothing may be read from it).
+    """
+    stand_in = tmp_path / "data"
+    stand_in.mkdir()
+    (stand_in / "SHA256SUMS").write_text("")
+    monkeypatch.setenv("HARNESS_DATA", str(stand_in))

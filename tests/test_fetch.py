@@ -284,15 +284,9 @@ def test_an_empty_data_directory_is_refused(
 
 
 def test_reproduce_refuses_a_late_spec_before_any_spec_runs(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stand_in_data: None
 ) -> None:
     """Every spec is preflighted first: a refused (13) in one spec leaves nothing written."""
-    # the data check comes first and only looks for SHA256SUMS: a stand-in folder lets the
-    # test reach the memory refusal on machines without the data sets (nothing is read)
-    stand_in = tmp_path / "data"
-    stand_in.mkdir()
-    (stand_in / "SHA256SUMS").write_text("")
-    monkeypatch.setenv("HARNESS_DATA", str(stand_in))
     experiments = Path(__file__).resolve().parents[1] / "experiments"
     exp = tmp_path / "experiments"
     shutil.copytree(experiments, exp)

@@ -13,8 +13,8 @@ while interior-point methods are indifferent to it but cost a dense factorisatio
 * *pricing* (:func:`harness.solvers.pricing.price_columns`): the columns outside the set
   with the most violated dual constraint enter, ``m_add`` or ``GROW_FRACTION`` of the
   set's size, whichever is larger (at small beta the optimum holds a large share of all
-  columns: growing geometrically halves the rounds, each a full restricted solve); intermediate restricted solves
-  stop at relative gap ``MID_GAP``, each warm-started from the previous round's iterate
+  columns: growing geometrically halves the rounds, each a full restricted solve);
+  intermediate restricted solves stop at relative gap ``MID_GAP``, each warm-started from the previous round's iterate
   shifted into the interior (``WARM_SHIFT``; about 15% fewer IPM iterations than cold
   starts on planted instances); columns that are zero with a clearly slack dual
   constraint leave the set;
@@ -89,7 +89,8 @@ DROP_DUAL = 0.9
 #: slacks and to beta (:meth:`harness.solvers.ipm.WorkingSetIPM.warm_from`).
 WARM_SHIFT = 0.1
 #: Up to this fraction of the working set's size (at least ``m_add``) enters per pricing
-#: round. Measured (certified tol 1e-8, CPU s, rounds): n = 1000, d = 50, P = 200 at
+#: round. Measured with a development A/B script, not a committed benchmark (certified
+#: tol 1e-8, CPU s, rounds): n = 1000, d = 50, P = 200 at
 #: 0.005 / 0.02 / 0.1 beta_max: 227 / 44 / 4.9 s (29 / 16 / 5 rounds) with a fixed
 #: ``m_add`` -> 99-114 / 23 / 4.6 s (13 / 8 / 5); n = 500, d = 20, P = 100: 9.2 / 2.8 /
 #: 0.7 -> 5.0 / 2.4 / 0.6 s. 1.0 was faster at 0.005 beta_max but entered unneeded

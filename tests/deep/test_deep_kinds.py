@@ -134,15 +134,9 @@ def test_too_large_program_is_refused_before_running(tmp_path: Path) -> None:
 
 
 def test_fig_deep_refuses_oversized_program_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stand_in_data: None
 ) -> None:
     """``harness fig-deep``: an oversized (13) is one ``error:`` line (exit 2), nothing run."""
-    # the data check comes first and only looks for SHA256SUMS: a stand-in folder lets the
-    # test reach the memory refusal on machines without the data sets (nothing is read)
-    stand_in = tmp_path / "data"
-    stand_in.mkdir()
-    (stand_in / "SHA256SUMS").write_text("")
-    monkeypatch.setenv("HARNESS_DATA", str(stand_in))
     shutil.copy(REPO / "experiments" / "deep_fmnist.toml", tmp_path / "deep_fmnist.toml")
     (tmp_path / "deep_synthetic.toml").write_text(
         'name = "deep_synthetic"\nkind = "deep_synthetic"\nseed = 1\n'
