@@ -17,10 +17,16 @@ Not a test. Three parts, each reported as ratios against a peer measured in the 
 ``path``
     a warm-started beta path (10 values, 0.5 -> 0.005 beta_max) of (5) and (3) against the
     slowest of the 10 cold single solves at the same betas.
+``flood``
+    the ReLU column generation with and without flooding the working set
+    (``solve_relu_cg(..., flood=False)``, :func:`harness.solvers.pricing.price_columns`)
+    at the ``small_beta`` cases and at 0.003 / 0.001 beta_max: CPU time of each (the
+    peer is the solve without flooding), rounds and largest working set.
 
 Usage::
 
     python benchmarks/bench_relu_regimes.py --sizes quick|full --out results/bench/
+        [--parts small_beta,cheap_in_P,path,flood]
 
 Writes ``regimes.csv`` and ``regimes.md`` under ``--out``. One run per cell (the machine
 is shared; the load average before and after is in the header).
@@ -47,19 +53,23 @@ from harness.instances import Instance, gaussian_instance, make_rng, save_instan
 from harness.patterns import sample_patterns
 from harness.solvers.path import solve_path
 from harness.solvers.registry import solve
+from harness.solvers.relu_cg import solve_relu_cg
 
 SIZES: dict[str, dict[str, Any]] = {
     "quick": {
         "small_beta": [(500, 20, 100)],
         "cheap_in_P": [(160, 40, (200, 5000))],
         "path": [(500, 20, 100)],
+        "flood": [(500, 20, 100)],
     },
     "full": {
         "small_beta": [(500, 20, 100), (1000, 50, 200)],
         "cheap_in_P": [(160, 40, (200, 5000)), (320, 80, (200, 20000))],
         "path": [(500, 20, 100), (1000, 50, 200)],
+        "flood": [(500, 20, 100), (1000, 50, 200)],
     },
 }
+FLOOD_BETAS = (0.1, 0.02, 0.005, 0.003, 0.001)
 SMALL_BETAS = (0.1, 0.02, 0.005)
 PATH_BETAS = tuple(float(b) for b in np.geomspace(0.5, 0.005, 10))
 TOL = 1e-8
@@ -167,6 +177,38 @@ def bench_cheap_in_p(n: int, d: int, Ps: tuple[int, int]) -> list[dict[str, Any]
     return rows
 
 
+def bench_flood(n: int, d: int, P: int) -> list[dict[str, Any]]:
+    X, y, D = _instance(n, d, P)
+    bmax = F.beta_max(X, y, D)
+    rows = []
+    for rel in FLOOD_BETAS:
+        print(f"# flood n={n} d={d} P={P} beta={rel} beta_max", file=sys.stderr, flush=True)
+        cpu, res = {}, {}
+        for flood in (False, True):
+            c0 = time.process_time()
+            res[flood] = solve_relu_cg(X, y, D, rel * bmax, tol=TOL, flood=flood)
+            cpu[flood] = time.process_time() - c0
+        on, off = res[True], res[False]
+        rows.append(
+            {
+                "part": "flood",
+                "case": f"relu n={n} d={d} P={P} beta={rel} beta_max",
+                "fast_s": cpu[True],
+                "peer": "same solver, flood=False (CPU s)",
+                "peer_s": cpu[False],
+                "ratio": cpu[False] / cpu[True],
+                "status": f"{on.status} / {off.status}",
+                "rel_gap": max(r.duality_gap / r.objective for r in (on, off)),
+                "obj_rel_diff": (on.objective - off.objective) / off.objective,
+                "detail": f"flooded rounds {on.extra['n_flood']}; rounds "
+                f"{on.extra['n_rounds']} / {off.extra['n_rounds']}; largest working set "
+                f"{max(on.extra['round_sizes'])} / {max(off.extra['round_sizes'])} of {2 * P}; "
+                f"IPM iterations {on.n_iter} / {off.n_iter}",
+            }
+        )
+    return rows
+
+
 def bench_path(n: int, d: int, P: int) -> list[dict[str, Any]]:
     X, y, D = _instance(n, d, P)
     bmax = F.beta_max(X, y, D)
@@ -246,7 +288,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", choices=sorted(SIZES), default="quick")
-    parser.add_argument("--parts", default="small_beta,cheap_in_P,path")
+    parser.add_argument("--parts", default="small_beta,cheap_in_P,path,flood")
     parser.add_argument("--out", type=Path, default=Path("results/bench"))
     args = parser.parse_args(argv)
     load_start = os.getloadavg()
@@ -259,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(bench_cheap_in_p(n, d, Ps))
     for n, d, P in SIZES[args.sizes]["path"] if "path" in parts else []:
         rows.extend(bench_path(n, d, P))
+    for n, d, P in SIZES[args.sizes]["flood"] if "flood" in parts else []:
+        rows.extend(bench_flood(n, d, P))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"regimes_{args.sizes}.csv"
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")

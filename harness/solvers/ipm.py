@@ -28,6 +28,13 @@ BLOCK_SHIFT = 1e-14
 STALL_STEP = 0.05
 #: ... once the relative gap is below this (earlier short steps are ordinary).
 STALL_GAP = 1e-5
+#: A stalled Woodbury end game continues with the dense solves only when one dense
+#: factorisation (``(kd)^3 / 3``) costs at most this many Woodbury ones (``n^2 kd + n^3 /
+#: 3``): far beyond, a dense step costs 10-20 Woodbury steps (n = 500, kd = 3 960: 0.6 s
+#: against 0.04 s) and, on the degenerate small-beta end games measured, stalls as well.
+DENSE_COST_RATIO = 8.0
+#: ... or when ``kd`` is at most this (one factorisation, ~1e9 flops, is cheap anyway).
+DENSE_CHEAP_DIM = 1500
 #: Memory one dense Newton factorisation may use (``F^T F``, its shifted copy and the
 #: Cholesky factor: three ``kd x kd`` float arrays), capped by
 #: :func:`harness.resources.memory_limit`. Larger working sets stay on Woodbury.
@@ -187,6 +194,10 @@ class WorkingSetIPM:
         self.n_stall = 0
         self.rel_gap = np.inf
         self.failed = False
+        #: Return from :meth:`run` at a Woodbury stall instead of switching to the dense
+        #: solves (``stalled`` is then set; :meth:`resume_dense` continues).
+        self.stop_on_stall = False
+        self.stalled = False
 
     def warm_from(
         self, prev: WorkingSetIPM, keep_prev: IntArray, keep_new: IntArray, shift: float
@@ -253,14 +264,33 @@ class WorkingSetIPM:
     def run(self, rel_gap: float, max_iter: int) -> bool:
         """Iterate until the relative complementarity gap is below ``rel_gap``.
 
-        Returns True on convergence; False at ``max_iter`` or on a numerical breakdown
-        (``failed``), keeping the last interior iterate.
+        Returns True on convergence; False at ``max_iter``, on a numerical breakdown
+        (``failed``) or at a Woodbury stall with ``stop_on_stall`` (``stalled``), keeping
+        the last interior iterate.
         """
+        self.stalled = False
         for _ in range(max_iter):
             state = self._step(rel_gap)
             if state != "continue":
                 return state == "converged"
         return False
+
+    @property
+    def dense_affordable(self) -> bool:
+        """Dense Newton solves fit in memory and are small (``kd <= DENSE_CHEAP_DIM``) or
+        cost at most :data:`DENSE_COST_RATIO` Woodbury solves (a breakdown of Woodbury uses
+        them whatever they cost)."""
+        n, kd = float(self.n), float(self.k * self.d)
+        cheap = kd <= DENSE_CHEAP_DIM
+        return self.dense_ok and (
+            cheap or kd**3 / 3.0 <= DENSE_COST_RATIO * (n * n * kd + n**3 / 3.0)
+        )
+
+    def resume_dense(self) -> None:
+        """After a stall handed back by ``stop_on_stall``: continue with the dense solves."""
+        self.stalled = False
+        self.stop_on_stall = False
+        self.woodbury = False
 
     def _newton_solver(self, blocks: FloatArray) -> Callable[[FloatArray], FloatArray]:
         """Factor ``H = F^T F + blockdiag(blocks)``; returns ``R (k, d) -> H^{-1} R``.
@@ -477,10 +507,16 @@ class WorkingSetIPM:
         bsq[0] += sigma * mu
         sol = solve(bsl, bsq)
         a = min(1.0, 0.99 * max_step(sol))
+        stalled = False
         if a < STALL_STEP and self.woodbury and self.dense_ok and self.rel_gap < STALL_GAP:
             # the shifted Woodbury directions lost accuracy at the end game: dense from here
-            self.woodbury = False
+            # (or, with ``stop_on_stall``, hand back first: the caller may already be able
+            # to certify, and a dense kd x kd factorisation can cost 10-20 Woodbury steps)
             self.n_stall += 1
+            if self.stop_on_stall:
+                stalled = True
+            elif self.dense_affordable:
+                self.woodbury = False
         dw, dt, dsl, dsq, dzl, dzq = sol
         self.Wn = W + a * dw
         self.T = T + a * dt
@@ -488,4 +524,7 @@ class WorkingSetIPM:
         self.sq = sq + a * dsq
         self.zl = zl + a * dzl
         self.zq = zq + a * dzq
+        if stalled:
+            self.stalled = True
+            return "stalled"
         return "continue"

@@ -135,6 +135,7 @@ def active_set_newton(
     Z: FloatArray,
     guess: FloatArray | None = None,
     max_changes: int = 500,
+    max_flops: float = np.inf,
 ) -> tuple[FloatArray, FloatArray] | None:
     """Feasible active-set Newton method for (3) from a cone-feasible ``Z`` (d, 2P).
 
@@ -149,7 +150,10 @@ def active_set_newton(
     relative entries (dropped if that first guess does not descend). Returns the new
     ``Z`` (feasible up to rounding) and the row multipliers (n, 2P) of its support
     columns, or None when the reduced problem exceeds ``NEWTON_MAX_DIM``, is degenerate,
-    or the change budget runs out.
+    or the change budget runs out: ``max_changes`` working-set changes, or ``max_flops``
+    estimated arithmetic (per change ``n m^2`` for the reduced Gram matrix and ten
+    ``m^3 / 3`` Cholesky factorisations, ``m`` the reduced dimension; deterministic, unlike
+    a time limit).
     """
     n, d = X.shape
     xn = np.linalg.norm(X, axis=1)
@@ -193,6 +197,7 @@ def active_set_newton(
         r = np.einsum("np,np->n", Fs[:, cols], X @ Zc) - y
         return float(0.5 * r @ r + beta * F.group_norms(Zc).sum())
 
+    flops = 0.0
     for _ in range(max_changes):
         lam_full[:] = 0.0
         if cols.size:
@@ -210,7 +215,11 @@ def active_set_newton(
                     work[int(j)] = T[now] if not now.all() else T
                 cols = cols[F.group_norms(Z[:, cols]) > 0]
                 continue
-            if int(dims.sum()) > NEWTON_MAX_DIM:
+            m = int(dims.sum())
+            if m > NEWTON_MAX_DIM:
+                return None
+            flops += n * m * m + 10 * m**3 / 3
+            if flops > max_flops:
                 return None
             B = np.concatenate([nb[1] for nb in NB], axis=1)
             gid = np.repeat(np.arange(cols.size), dims)

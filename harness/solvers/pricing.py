@@ -23,6 +23,11 @@ RANK_DUAL_ITERS = 12
 CERTIFY_DUAL_ITERS = 200
 #: Ranking tightens the bounds of this many times ``m_add`` candidates (largest first).
 RANK_POOL = 10
+#: When the ranking tightened every candidate and at least this fraction of them is still
+#: above beta, and they are at least :data:`FLOOD_MIN_SHARE` of the columns outside the
+#: working set, all of them enter at once (see :func:`price_columns`).
+FLOOD_SATURATION = 0.95
+FLOOD_MIN_SHARE = 0.25
 #: Bytes of one (n, block) float array in the blocked dual iterations (fits in cache).
 BLOCK_BYTES = 256 * 1024
 
@@ -127,6 +132,7 @@ def price_columns(
     viol_rtol: float,
     x_norm2: float,
     stats: dict[str, float],
+    flood_limit: int = 0,
 ) -> IntArray:
     """Pricing of the columns outside the working set at the residual ``v`` (THEORY.md Part D).
 
@@ -144,6 +150,17 @@ def price_columns(
     ``||g_j||`` (``lam = 0``) for the columns that were never candidates (their ``Lam``
     may be stale; :func:`harness.solvers.certify.relu_certificate` drops multipliers worse
     than zero).
+
+    *Flooding* (small beta, where the optimum holds a large share of all columns): when,
+    at the residual of a restricted solve (not the first round's ``v = y``), the ranking
+    tightened the bounds of every candidate, at least
+    :data:`FLOOD_SATURATION` of them are still above ``beta`` and they are at least
+    :data:`FLOOD_MIN_SHARE` of the columns outside the working set, all of them are
+    returned (largest bound first, without exact projections), up to ``flood_limit``
+    columns (0: never). One restricted solve over nearly every column then replaces the
+    many rounds that growing the set by ``m_add`` would take, each a full restricted
+    solve. Entering a column that turns out not to be violated costs time only: it stays
+    at zero or leaves the set, and the certificate is unaffected.
     """
     t0 = time.perf_counter()
     P = DD.shape[1] // 2
@@ -177,8 +194,20 @@ def price_columns(
         # the others are certified (all of them) only once no violator is left
         tighten(cand, RANK_DUAL_ITERS // 4)
         cand = candidates()
-        tighten(cand[: RANK_POOL * m_add], RANK_DUAL_ITERS)
-        cand = candidates()
+        pool = cand[: RANK_POOL * m_add]
+        tighten(pool, RANK_DUAL_ITERS)
+        after = candidates()
+        if (
+            working.any()
+            and pool.size == cand.size
+            and after.size >= FLOOD_SATURATION * cand.size
+            and after.size >= FLOOD_MIN_SHARE * np.count_nonzero(~working)
+            and 2 * m_add < after.size <= flood_limit
+        ):
+            stats["n_flood"] = stats.get("n_flood", 0.0) + 1
+            stats["pricing_s"] += time.perf_counter() - t0
+            return after
+        cand = after
     exact(cand[: 2 * m_add])
     if not found:
         cand = candidates()

@@ -14,6 +14,10 @@ while interior-point methods are indifferent to it but cost a dense factorisatio
   with the most violated dual constraint enter, ``m_add`` or ``GROW_FRACTION`` of the
   set's size, whichever is larger (at small beta the optimum holds a large share of all
   columns: growing geometrically halves the rounds, each a full restricted solve);
+  when nearly every candidate is still violated after a restricted solve and they are a
+  large share of the columns outside, all of them enter at once (*flooding*, see
+  :func:`~harness.solvers.pricing.price_columns`: at 0.005 beta_max the optimum holds
+  half or more of all columns, and one solve over them replaces the last rounds);
   intermediate restricted solves stop at relative gap ``MID_GAP``, each warm-started from the previous round's iterate
   shifted into the interior (``WARM_SHIFT``; about 15% fewer IPM iterations than cold
   starts on planted instances); columns that are zero with a clearly slack dual
@@ -21,8 +25,12 @@ while interior-point methods are indifferent to it but cost a dense factorisatio
 * when no column is violated, the restricted solve is finished to
   ``FINAL_GAP_FACTOR * tol``, projected onto the cones and certified by weak duality
   (the IPM's cone duals serve the working columns, the pricing multipliers the others).
-  If that bound is not tight enough (the IPM stalls on the most degenerate, tiny-beta
-  instances), the IPM's tight rows seed the exact active-set Newton method
+  The final solve hands back at a stall of its Woodbury steps (the most degenerate,
+  tiny-beta end games), so the point is certified first; only if that bound is not tight
+  enough does it go on with dense Newton solves, and only where they are affordable
+  (:attr:`harness.solvers.ipm.WorkingSetIPM.dense_affordable`; otherwise the solve stops
+  ``inaccurate`` with its certified bounds). If the bound is still not tight, the IPM's
+  tight rows seed the exact active-set Newton method
   (:func:`harness.solvers.newton.active_set_newton`, a crossover).
 
 Every lower bound is a weak-duality bound and every upper bound the objective at an
@@ -97,6 +105,14 @@ WARM_SHIFT = 0.1
 #: columns at 0.1 (7 rounds instead of 5, 1.5-1.7x slower).
 GROW_FRACTION = 0.5
 
+#: Arithmetic budget of the active-set Newton crossover: this many Woodbury iterations of
+#: the restricted IPM (``n^2 k d + n^3 / 3`` each), at least ``CROSSOVER_MIN_FLOPS``.
+#: Unbounded, it took 300 s after a 16 s IPM on MNIST (n = 1000, d = 20, 400 columns,
+#: 3.8e-4 beta_max) and still did not certify; with this budget it gives up after 42 s
+#: (the estimate counts ten Cholesky factorisations per change, fewer than it takes).
+CROSSOVER_IPM_ITERS = 20
+CROSSOVER_MIN_FLOPS = 2e10
+
 IntArray = np.ndarray
 
 
@@ -119,6 +135,7 @@ def solve_relu_cg(
     newton: bool = True,
     max_dim: int | None = None,
     warm_ipm: bool = True,
+    flood: bool = True,
 ) -> SolveResult:
     """Cone-constrained ReLU program, THEORY.md §A2 eq. (3) (or (2)), by column generation.
 
@@ -159,13 +176,17 @@ def solve_relu_cg(
     warm_ipm : bool
         Start each round's restricted solve from the previous round's iterate
         (:meth:`harness.solvers.ipm.WorkingSetIPM.warm_from`) instead of cold.
+    flood : bool
+        Let a pricing round enter every still-violated candidate when nearly all are
+        (small beta; :func:`harness.solvers.pricing.price_columns`), up to ``max_dim``.
 
     Returns
     -------
     SolveResult
         ``solver="fast"``, ``extra["method"]="column_generation"``; ``variables={"U", "V"}``
         exactly cone-feasible;
-        ``extra`` holds ``stop_reason``, ``n_rounds``, ``working_set``, ``n_projections``,
+        ``extra`` holds ``stop_reason``, ``n_rounds``, ``working_set``, ``n_flood``
+        (flooded rounds), ``n_projections``,
         the time split (``ipm_s``, ``pricing_s``, ``certificate_s``), the product timing
         and ``multipliers`` ``{"lam", "mu"}`` (n, P) for warm starts.
     """
@@ -250,6 +271,7 @@ def solve_relu_cg(
         "newton_s": 0.0,
         "woodbury_steps": 0.0,
         "woodbury_stalls": 0.0,
+        "n_flood": 0.0,
     }
     n_newton = 0
     viol_rtol = 0.1 * tol
@@ -316,7 +338,12 @@ def solve_relu_cg(
             n_newton += 1
             Fw = np.where(DD[:, ws], sig[ws], 0.0)
             Sw = np.where(DD[:, ws], 1.0, -1.0)
-            out = active_set_newton(X, y, beta, Fw, Sw, Zc[:, ws], Sw * (X @ Zc[:, ws]))
+            budget = max(
+                CROSSOVER_MIN_FLOPS, CROSSOVER_IPM_ITERS * (n * n * ws.size * d + n**3 / 3)
+            )
+            out = active_set_newton(
+                X, y, beta, Fw, Sw, Zc[:, ws], Sw * (X @ Zc[:, ws]), max_flops=budget
+            )
             if out is not None:
                 Zn = np.zeros((d, 2 * P))
                 Zn[:, ws] = out[0]
@@ -346,7 +373,20 @@ def solve_relu_cg(
         working = np.zeros(2 * P, dtype=bool)
         working[ws] = True
         m_round = max(m_add, int(np.ceil(GROW_FRACTION * ws.size)))
-        add = price_columns(ops, X, DD, v, beta, Lam, working, m_round, viol_rtol, x_norm2, stats)
+        add = price_columns(
+            ops,
+            X,
+            DD,
+            v,
+            beta,
+            Lam,
+            working,
+            m_round,
+            viol_rtol,
+            x_norm2,
+            stats,
+            flood_limit=max_dim // d - ws.size if flood else 0,
+        )
         if add.size:
             priced_final = False
             prev_ws = ws
@@ -373,6 +413,7 @@ def solve_relu_cg(
         # no column is violated: finish the restricted solve and certify
         t0 = time.perf_counter()
         before, before_w, before_s = ipm.n_iter, ipm.n_woodbury, ipm.n_stall
+        ipm.stop_on_stall = True
         ipm.run(FINAL_GAP_FACTOR * tol, max(1, max_iter - n_iter))
         n_iter += ipm.n_iter - before
         round_iters.append(ipm.n_iter - before)
@@ -389,14 +430,19 @@ def solve_relu_cg(
         outside = np.ones(2 * P, dtype=bool)
         outside[ws] = False
         Lam[:, outside] = lam_c[:, outside]
+        if ipm.stalled and ipm.dense_affordable:
+            # the Woodbury end game stalled short of the final gap and the certificate is
+            # not tight yet: the same restricted solve goes on with the dense solves
+            ipm.resume_dense()
+            continue
         if not priced_final:
             # the working set was priced at an intermediate (MID_GAP) residual; the final
             # one moved, and columns outside may now be violated (near-duplicate
             # patterns): price again at this residual before judging the restricted solve
             priced_final = True
             continue
-        if ipm.failed or ipm.rel_gap >= 0.5 * last_final_gap:
-            if ipm.n_woodbury > 0 and ipm.dense_ok and not dense_retry:
+        if ipm.failed or ipm.stalled or ipm.rel_gap >= 0.5 * last_final_gap:
+            if ipm.n_woodbury > 0 and ipm.dense_affordable and not dense_retry:
                 # the Woodbury solves lost accuracy on a degenerate end game: once more
                 # with the dense Newton solves on the same working set
                 dense_retry = True
@@ -444,6 +490,7 @@ def solve_relu_cg(
             "woodbury_steps": int(stats["woodbury_steps"]),
             "woodbury_stalls": int(stats["woodbury_stalls"]),
             "n_newton": n_newton,
+            "n_flood": int(stats["n_flood"]),
             "round_iters": round_iters,
             "round_sizes": round_sizes,
             "product_time_s": product_s,

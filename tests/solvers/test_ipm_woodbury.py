@@ -57,8 +57,10 @@ def test_woodbury_solve_matches_dense(singular: bool) -> None:
 
 def test_woodbury_stall_falls_back_to_dense(monkeypatch: pytest.MonkeyPatch) -> None:
     # every step after the gap falls below STALL_GAP counts as a stall: the run must
-    # switch to the dense solves and still certify the Clarabel optimum
+    # switch to the dense solves (affordable at any cost here) and still certify the
+    # Clarabel optimum
     monkeypatch.setattr(ipm, "STALL_STEP", 2.0)
+    monkeypatch.setattr(ipm, "DENSE_COST_RATIO", np.inf)
     monkeypatch.setattr(ipm, "STALL_GAP", 1e-2)
     inst = gaussian_instance(30, 4, 4, labels="planted", width=4, noise=0.1)
     D = sample_patterns(inst.X, 40, make_rng(104)).D
@@ -69,6 +71,36 @@ def test_woodbury_stall_falls_back_to_dense(monkeypatch: pytest.MonkeyPatch) -> 
     assert res.extra["woodbury_stalls"] > 0
     assert res.status == "optimal"
     np.testing.assert_allclose(res.objective, ref.objective, rtol=1e-6)
+
+
+def test_unaffordable_dense_solves_are_not_used_at_a_stall(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the same forced stalls with dense solves never worth their cost: neither the dense
+    # continuation nor the cold dense retry runs; the solve stops at the stall with
+    # certified bounds on the Clarabel optimum and says it is inaccurate (the forced
+    # stall comes long before the 1e-9 gap)
+    monkeypatch.setattr(ipm, "STALL_STEP", 2.0)
+    monkeypatch.setattr(ipm, "STALL_GAP", 1e-2)
+    monkeypatch.setattr(ipm, "DENSE_COST_RATIO", 0.0)
+    monkeypatch.setattr(ipm, "DENSE_CHEAP_DIM", 0)
+    monkeypatch.setattr(WorkingSetIPM, "resume_dense", lambda self: pytest.fail("resumed"))
+    init = WorkingSetIPM.__init__
+
+    def no_dense_retry(self: WorkingSetIPM, *args: object, woodbury: bool = True) -> None:
+        assert woodbury, "dense retry"
+        init(self, *args, woodbury=woodbury)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(WorkingSetIPM, "__init__", no_dense_retry)
+    inst = gaussian_instance(30, 4, 4, labels="planted", width=4, noise=0.1)
+    D = sample_patterns(inst.X, 40, make_rng(104)).D
+    beta = 1e-3 * F.beta_max(inst.X, inst.y, D)
+    res = solve_relu_cg(inst.X, inst.y, D, beta, tol=1e-9)
+    ref = solve_relu_reference(inst.X, inst.y, D, beta)
+    assert res.extra["woodbury_stalls"] > 0
+    assert res.status == "inaccurate" and res.extra["stop_reason"] == "ipm stalled"
+    assert res.objective - res.duality_gap <= ref.objective * (1 + 1e-7)
+    assert res.objective >= ref.objective * (1 - 1e-7)
 
 
 def test_above_the_dense_limit_the_ipm_stays_on_woodbury(monkeypatch: pytest.MonkeyPatch) -> None:
