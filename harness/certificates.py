@@ -97,6 +97,7 @@ from harness.diagnostics.maxcut import (
 )
 from harness.errors import EnumerationError, InputError
 from harness.formulations import BoolArray, FloatArray
+from harness.mapping import relu_network_value
 from harness.patterns import dedupe_patterns, enumerate_patterns, sample_patterns
 from harness.solvers.registry import solve
 
@@ -173,27 +174,6 @@ class Bracket:
 
 
 # --------------------------------------------------------------------------- values
-def relu_network_value(
-    X: FloatArray, y: FloatArray, U: FloatArray, V: FloatArray, beta: float
-) -> float:
-    """Eq. (1) at the network mapped from a ReLU-program solution ``(U, V)``, §A2 "Mapping".
-
-    The one implementation of this quantity: the weights are mapped by
-    :func:`harness.mapping.convex_to_network` and (1) is evaluated by
-    :func:`harness.formulations.network_objective`. It equals
-    ``1/2 ||sum_i (X u_i)_+ - sum_i (X v_i)_+ - y||^2 + beta sum_i (||u_i|| + ||v_i||)``:
-    a value of (1) at real weights (hence ``>= p*``) whether or not ``u_i, v_i`` lie exactly
-    in their cones, and the objective of (2)/(3) when they do. With no non-zero column the
-    network is zero and the value is ``||y||^2 / 2``.
-    """
-    from harness.mapping import convex_to_network
-
-    U_net, alpha = convex_to_network(U, V)
-    if alpha.size == 0:
-        return 0.5 * float(y @ y)
-    return F.network_objective(X, y, U_net, alpha, beta)
-
-
 # --------------------------------------------------------------------------- M_hat
 def enumerated_bound(X: FloatArray, v: FloatArray, D_all: BoolArray) -> float:
     """Part D bound 2, ``max_D ||X^T D v|| >= M(v)`` when ``D_all`` holds every arrangement

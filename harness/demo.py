@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from harness import formulations as F
-from harness.certificates import certified_bracket, relu_network_value
+from harness.certificates import certified_bracket
 from harness.instances import gaussian_instance, make_rng
-from harness.mapping import cone_decomposition
+from harness.mapping import cone_decomposition, relu_network_value
 from harness.patterns import enumerate_pattern_set, sample_patterns
 from harness.solvers.reference import solve_ridge_reference
 from harness.solvers.registry import solve

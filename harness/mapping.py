@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import cvxpy as cp
 import numpy as np
 
 from harness import formulations as F
@@ -69,6 +68,25 @@ class ConeDecomposition:
     time_s: float
 
 
+def relu_network_value(
+    X: FloatArray, y: FloatArray, U: FloatArray, V: FloatArray, beta: float
+) -> float:
+    """Eq. (1) at the network mapped from a ReLU-program solution ``(U, V)``, §A2 "Mapping".
+
+    The one implementation of this quantity: the weights are mapped by
+    :func:`convex_to_network` and (1) is evaluated by
+    :func:`harness.formulations.network_objective`. It equals
+    ``1/2 ||sum_i (X u_i)_+ - sum_i (X v_i)_+ - y||^2 + beta sum_i (||u_i|| + ||v_i||)``:
+    a value of (1) at real weights (hence ``>= p*``) whether or not ``u_i, v_i`` lie exactly
+    in their cones, and the objective of (2)/(3) when they do. With no non-zero column the
+    network is zero and the value is ``||y||^2 / 2``.
+    """
+    U_net, alpha = convex_to_network(U, V)
+    if alpha.size == 0:
+        return 0.5 * float(y @ y)
+    return F.network_objective(X, y, U_net, alpha, beta)
+
+
 def cone_decomposition(
     X: FloatArray, D: BoolArray, W: FloatArray, tol: float = 1e-8, rtol_active: float = 1e-6
 ) -> ConeDecomposition:
@@ -80,6 +98,8 @@ def cone_decomposition(
         min sum_i ||a_i|| + ||a_i - w_i||  s.t.  (2D_i - I) X a_i >= 0,
                                                   (2D_i - I) X (a_i - w_i) >= 0.
     """
+    import cvxpy as cp  # here, not at import: `harness solve` maps without cvxpy
+
     from harness.solvers.reference import run_clarabel
 
     d, P = W.shape

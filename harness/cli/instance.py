@@ -146,8 +146,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     record["beta"] = args.beta
     record["pattern_source"] = source
     if res.ok and args.formulation in ("relu", "full"):
-        from harness.certificates import relu_network_value
         from harness.formulations import active_mask
+        from harness.mapping import relu_network_value
 
         U, V = res.variables["U"], res.variables["V"]
         record["mapped_objective"] = relu_network_value(inst.X, inst.y, U, V, args.beta)

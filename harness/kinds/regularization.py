@@ -41,13 +41,12 @@ from typing import Any
 import numpy as np
 
 from harness import formulations as F
-from harness.certificates import relu_network_value
 from harness.errors import InputError
 from harness.formulations import FloatArray
 from harness.instances import make_rng
 from harness.kinds import register_kind
 from harness.kinds.common import SolverChoice, SyntheticInstance, mnist_task
-from harness.mapping import cone_decomposition, convex_to_network
+from harness.mapping import cone_decomposition, convex_to_network, relu_network_value
 from harness.params import Interval, Options, Parameters, param
 from harness.patterns import sample_patterns
 from harness.solvers.result import SolveResult

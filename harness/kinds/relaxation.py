@@ -64,7 +64,6 @@ from harness.certificates import (
     certified_bracket,
     dual_lower_bound,
     gamma_all,
-    relu_network_value,
 )
 from harness.diagnostics.kappa import (
     bound7,
@@ -86,7 +85,7 @@ from harness.formulations import BoolArray, FloatArray
 from harness.instances import make_rng
 from harness.kinds import register_kind
 from harness.kinds.common import BetaRule, SolverChoice, SyntheticInstance
-from harness.mapping import cone_decomposition
+from harness.mapping import cone_decomposition, relu_network_value
 from harness.nonconvex import final_patterns, train_restarts
 from harness.params import Flag, Interval, IntList, Options, Text, param, parse_P_list
 from harness.patterns import dedupe_patterns, enumerate_pattern_set, sample_patterns
