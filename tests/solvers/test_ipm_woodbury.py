@@ -12,6 +12,7 @@ from harness.solvers import ipm
 from harness.solvers.ipm import WorkingSetIPM
 from harness.solvers.reference import solve_relu_reference
 from harness.solvers.relu_cg import solve_relu_cg
+from harness.solvers.result import SolveResult
 
 
 def _ipm(n: int, d: int, k: int, woodbury: bool, seed: int = 0) -> WorkingSetIPM:
@@ -55,18 +56,24 @@ def test_woodbury_solve_matches_dense(singular: bool) -> None:
     np.testing.assert_allclose(x_w, x_d, rtol=1e-7, atol=1e-9 * float(np.abs(x_d).max()))
 
 
-def test_woodbury_stall_falls_back_to_dense(monkeypatch: pytest.MonkeyPatch) -> None:
-    # every step after the gap falls below STALL_GAP counts as a stall: the run must
-    # switch to the dense solves (affordable at any cost here) and still certify the
-    # Clarabel optimum
+def _forced_stall_solve(monkeypatch: pytest.MonkeyPatch) -> tuple[SolveResult, SolveResult]:
+    """Every step after the gap falls below 1e-2 counts as a Woodbury stall; the fast
+    solve (tol 1e-9) and Clarabel on one small tiny-beta case."""
     monkeypatch.setattr(ipm, "STALL_STEP", 2.0)
-    monkeypatch.setattr(ipm, "DENSE_COST_RATIO", np.inf)
     monkeypatch.setattr(ipm, "STALL_GAP", 1e-2)
     inst = gaussian_instance(30, 4, 4, labels="planted", width=4, noise=0.1)
     D = sample_patterns(inst.X, 40, make_rng(104)).D
     beta = 1e-3 * F.beta_max(inst.X, inst.y, D)
     res = solve_relu_cg(inst.X, inst.y, D, beta, tol=1e-9)
-    ref = solve_relu_reference(inst.X, inst.y, D, beta)
+    return res, solve_relu_reference(inst.X, inst.y, D, beta)
+
+
+def test_woodbury_stall_falls_back_to_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every step after the gap falls below STALL_GAP counts as a stall: the run must
+    # switch to the dense solves (affordable at any cost here) and still certify the
+    # Clarabel optimum
+    monkeypatch.setattr(ipm, "DENSE_COST_RATIO", np.inf)
+    res, ref = _forced_stall_solve(monkeypatch)
     assert res.extra["woodbury_steps"] > 0
     assert res.extra["woodbury_stalls"] > 0
     assert res.status == "optimal"
@@ -80,8 +87,6 @@ def test_unaffordable_dense_solves_are_not_used_at_a_stall(
     # continuation nor the cold dense retry runs; the solve stops at the stall with
     # certified bounds on the Clarabel optimum and says it is inaccurate (the forced
     # stall comes long before the 1e-9 gap)
-    monkeypatch.setattr(ipm, "STALL_STEP", 2.0)
-    monkeypatch.setattr(ipm, "STALL_GAP", 1e-2)
     monkeypatch.setattr(ipm, "DENSE_COST_RATIO", 0.0)
     monkeypatch.setattr(ipm, "DENSE_CHEAP_DIM", 0)
     monkeypatch.setattr(WorkingSetIPM, "resume_dense", lambda self: pytest.fail("resumed"))
@@ -92,11 +97,7 @@ def test_unaffordable_dense_solves_are_not_used_at_a_stall(
         init(self, *args, woodbury=woodbury)  # type: ignore[arg-type]
 
     monkeypatch.setattr(WorkingSetIPM, "__init__", no_dense_retry)
-    inst = gaussian_instance(30, 4, 4, labels="planted", width=4, noise=0.1)
-    D = sample_patterns(inst.X, 40, make_rng(104)).D
-    beta = 1e-3 * F.beta_max(inst.X, inst.y, D)
-    res = solve_relu_cg(inst.X, inst.y, D, beta, tol=1e-9)
-    ref = solve_relu_reference(inst.X, inst.y, D, beta)
+    res, ref = _forced_stall_solve(monkeypatch)
     assert res.extra["woodbury_stalls"] > 0
     assert res.status == "inaccurate" and res.extra["stop_reason"] == "ipm stalled"
     assert res.objective - res.duality_gap <= ref.objective * (1 + 1e-7)
@@ -107,14 +108,8 @@ def test_above_the_dense_limit_the_ipm_stays_on_woodbury(monkeypatch: pytest.Mon
     # with a dense budget below every working set, no kd x kd matrix may be formed: stalls
     # do not hand over, the cg's dense retry is skipped, and the solve still certifies
     monkeypatch.setattr(ipm, "DENSE_NEWTON_BYTES", 8)
-    monkeypatch.setattr(ipm, "STALL_STEP", 2.0)
-    monkeypatch.setattr(ipm, "STALL_GAP", 1e-2)
     monkeypatch.setattr(WorkingSetIPM, "FtF", property(lambda self: pytest.fail("dense F^T F")))
-    inst = gaussian_instance(30, 4, 4, labels="planted", width=4, noise=0.1)
-    D = sample_patterns(inst.X, 40, make_rng(104)).D
-    beta = 1e-3 * F.beta_max(inst.X, inst.y, D)
-    res = solve_relu_cg(inst.X, inst.y, D, beta, tol=1e-9)
-    ref = solve_relu_reference(inst.X, inst.y, D, beta)
+    res, ref = _forced_stall_solve(monkeypatch)
     assert res.extra["woodbury_steps"] > 0 and res.extra["woodbury_stalls"] == 0
     assert res.status == "optimal"
     np.testing.assert_allclose(res.objective, ref.objective, rtol=1e-6)
