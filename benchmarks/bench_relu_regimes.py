@@ -1,6 +1,6 @@
 """Benchmark: the fast solvers where users meet them (issues 11 and 14), THEORY.md §A2.
 
-Not a test. Three parts, each reported as ratios against a peer measured in the same run:
+Not a test. Four parts, each reported as ratios against a peer measured in the same run:
 
 ``small_beta``
     ReLU program (3) by ``solve("relu", ..., solver="fast")`` against an *independent*

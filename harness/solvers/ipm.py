@@ -41,6 +41,12 @@ DENSE_CHEAP_DIM = 1500
 DENSE_NEWTON_BYTES = 2 * 2**30
 
 
+def woodbury_step_flops(n: int, kd: int) -> float:
+    """Arithmetic of one Woodbury Newton factorisation: the ``n x kd`` syrk and the
+    ``n x n`` Cholesky (``n^2 kd + n^3 / 3``); the cost unit of the end-game rules."""
+    return float(n) * n * kd + float(n) ** 3 / 3.0
+
+
 def dense_max_dim() -> int:
     """Largest ``kd`` whose dense Newton matrices fit :data:`DENSE_NEWTON_BYTES`."""
     return max(1, int(np.sqrt(memory_budget(DENSE_NEWTON_BYTES) / (3 * 8))))
@@ -280,10 +286,10 @@ class WorkingSetIPM:
         """Dense Newton solves fit in memory and are small (``kd <= DENSE_CHEAP_DIM``) or
         cost at most :data:`DENSE_COST_RATIO` Woodbury solves (a breakdown of Woodbury uses
         them whatever they cost)."""
-        n, kd = float(self.n), float(self.k * self.d)
+        kd = self.k * self.d
         cheap = kd <= DENSE_CHEAP_DIM
         return self.dense_ok and (
-            cheap or kd**3 / 3.0 <= DENSE_COST_RATIO * (n * n * kd + n**3 / 3.0)
+            cheap or float(kd) ** 3 / 3.0 <= DENSE_COST_RATIO * woodbury_step_flops(self.n, kd)
         )
 
     def resume_dense(self) -> None:

@@ -63,7 +63,7 @@ from harness.solvers.common import (
     warm_variables,
 )
 from harness.solvers.cones import polish_cones, signed_values
-from harness.solvers.ipm import WorkingSetIPM
+from harness.solvers.ipm import WorkingSetIPM, woodbury_step_flops
 from harness.solvers.masked import MaskedProducts
 from harness.solvers.newton import active_set_newton
 from harness.solvers.pricing import price_columns
@@ -106,7 +106,8 @@ WARM_SHIFT = 0.1
 GROW_FRACTION = 0.5
 
 #: Arithmetic budget of the active-set Newton crossover: this many Woodbury iterations of
-#: the restricted IPM (``n^2 k d + n^3 / 3`` each), at least ``CROSSOVER_MIN_FLOPS``.
+#: the restricted IPM (:func:`harness.solvers.ipm.woodbury_step_flops` each), at least
+#: ``CROSSOVER_MIN_FLOPS``.
 #: Unbounded, it took 300 s after a 16 s IPM on MNIST (n = 1000, d = 20, 400 columns,
 #: 3.8e-4 beta_max) and still did not certify; with this budget it gives up after 42 s
 #: (the estimate counts ten Cholesky factorisations per change, fewer than it takes).
@@ -339,7 +340,7 @@ def solve_relu_cg(
             Fw = np.where(DD[:, ws], sig[ws], 0.0)
             Sw = np.where(DD[:, ws], 1.0, -1.0)
             budget = max(
-                CROSSOVER_MIN_FLOPS, CROSSOVER_IPM_ITERS * (n * n * ws.size * d + n**3 / 3)
+                CROSSOVER_MIN_FLOPS, CROSSOVER_IPM_ITERS * woodbury_step_flops(n, ws.size * d)
             )
             out = active_set_newton(
                 X, y, beta, Fw, Sw, Zc[:, ws], Sw * (X @ Zc[:, ws]), max_flops=budget
