@@ -220,6 +220,9 @@ class WorkingSetIPM:
         the entering columns' dual infeasibility (their pricing violation, THEORY.md
         Part D) does not force tiny steps; the previous round's final iterate itself
         (rel. gap ``1e-3``) is too close to the boundary and measured slower than cold.
+        (Starting the entering columns' multipliers at their pricing multipliers instead
+        of cold was tried: 3% fewer iterations at n = 500, more rounds and 20% more
+        iterations at n = 1000, d = 50; their violations are often 10-20 beta.)
         """
         self.Wn[:, keep_new] = prev.Wn[:, keep_prev]
         self.sl = np.maximum(self.Sg * self.ops.matmul(self.Wn), 0.0) + shift * self.sl
@@ -229,6 +232,30 @@ class WorkingSetIPM:
         self.zl[:, keep_new] = prev.zl[:, keep_prev] + shift * self.b
         self.zq[:, keep_new] = prev.zq[:, keep_prev]
         self.zq[0, keep_new] += shift * self.b
+
+    def warm_point(self, W: FloatArray, duals: FloatArray, shift: float) -> None:
+        """Start from the solution of a neighbouring problem (a beta path): columns ``W``
+        (d, k) and cone multipliers ``duals`` (n, k), both in the caller's units.
+
+        Primal part as the kept columns of :meth:`warm_from` (slacks re-derived from
+        ``w`` plus ``shift`` times the cold start's: primal feasible). Dual part: ``z =
+        duals + shift beta``; ``z_q1`` from the dual equation at this ``w`` with the
+        unshifted multipliers (``z_q1 = F_j^T r - X^T (a_j * z_j)``), so only the shift
+        leaves a residual there; ``z_q0 = max(beta, ||z_q1||) + shift beta`` (inside the
+        cone). At a smaller beta the old dual vectors have norm about the old beta: the
+        ``t`` equation (``z_q0 = beta``) carries that difference.
+        """
+        self.Wn = np.array(W, dtype=np.float64) * (self.xs / self.ys)
+        self.sl = np.maximum(self.Sg * self.ops.matmul(self.Wn), 0.0) + shift * self.sl
+        self.sq[1:] = self.Wn
+        self.sq[0] = np.linalg.norm(self.Wn, axis=0) + shift
+        self.T = self.sq[0].copy()
+        zl = np.maximum(np.asarray(duals, dtype=np.float64), 0.0) / self.ys
+        res = np.einsum("nk,nk->n", self.Fs, self.ops.matmul(self.Wn)) - self.y
+        zq1 = self.ops.adjoint(self.Fs * res[:, None] - self.Sg * zl)
+        self.zl = zl + shift * self.b
+        self.zq[1:] = zq1
+        self.zq[0] = np.maximum(self.b, np.linalg.norm(zq1, axis=0)) + shift * self.b
 
     @property
     def W(self) -> FloatArray:

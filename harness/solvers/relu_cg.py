@@ -20,8 +20,9 @@ while interior-point methods are indifferent to it but cost a dense factorisatio
   half or more of all columns, and one solve over them replaces the last rounds);
   intermediate restricted solves stop at relative gap ``MID_GAP``, each warm-started from the previous round's iterate
   shifted into the interior (``WARM_SHIFT``; about 15% fewer IPM iterations than cold
-  starts on planted instances); columns that are zero with a clearly slack dual
-  constraint leave the set;
+  starts on planted instances; the first round of a warm start that carries
+  multipliers, e.g. the previous solve of a beta path, starts from that point);
+  columns that are zero with a clearly slack dual constraint leave the set;
 * when no column is violated, the restricted solve is finished to
   ``FINAL_GAP_FACTOR * tol``, projected onto the cones and certified by weak duality
   (the IPM's cone duals serve the working columns, the pricing multipliers the others).
@@ -176,7 +177,10 @@ def solve_relu_cg(
         from memory). Beyond it the solve stops with status ``inaccurate``.
     warm_ipm : bool
         Start each round's restricted solve from the previous round's iterate
-        (:meth:`harness.solvers.ipm.WorkingSetIPM.warm_from`) instead of cold.
+        (:meth:`harness.solvers.ipm.WorkingSetIPM.warm_from`) instead of cold, and the
+        first one, when ``warm_start`` holds multipliers (the record of a neighbouring
+        solve, e.g. on a beta path), from that point
+        (:meth:`harness.solvers.ipm.WorkingSetIPM.warm_point`).
     flood : bool
         Let a pricing round enter every still-violated candidate when nearly all are
         (small beta; :func:`harness.solvers.pricing.price_columns`), up to ``max_dim``.
@@ -300,6 +304,8 @@ def solve_relu_cg(
         if prev_cols is not None and ipm is not None and not ipm.failed:
             _, keep_prev, keep_new = np.intersect1d(prev_cols, cols, return_indices=True)
             new.warm_from(ipm, keep_prev, keep_new, WARM_SHIFT)
+        elif warm_point is not None:
+            new.warm_point(warm_point[:, cols], Lam[:, cols], WARM_SHIFT)
         new.run(mid_gap, max(1, max_iter - n_iter))
         n_iter += new.n_iter
         round_iters.append(new.n_iter)
@@ -309,8 +315,23 @@ def solve_relu_cg(
         stats["ipm_s"] += time.perf_counter() - t0
         return new
 
+    # a warm start with multipliers (a beta path: the previous solve's record) also starts
+    # the first restricted IPM from its point (WorkingSetIPM.warm_point), and the columns
+    # violated at its residual enter before that first solve (at a smaller beta they are
+    # the columns whose dual value lies between the new and the old beta)
+    warm_point = None
+    if ws.size and warm_ipm and {"U", "V", "lam", "mu"} <= warm.keys():
+        warm_point = Zw
+        seeded = np.zeros(2 * P, dtype=bool)
+        seeded[ws] = True
+        v0 = y - F.gated_predict(X, D, Zw[:, :P] - Zw[:, P:])
+        m0 = max(m_add, int(np.ceil(GROW_FRACTION * ws.size)))
+        add = price_columns(ops, X, DD, v0, beta, Lam, seeded, m0, viol_rtol, x_norm2, stats)
+        if (ws.size + add.size) * d <= max_dim:
+            ws = np.union1d(ws, add)
     if ws.size:
         ipm = build(ws)
+    warm_point = None
 
     def certificate(Zc: FloatArray, lam: FloatArray) -> tuple[float, FloatArray, FloatArray]:
         vc = y - F.gated_predict(X, D, Zc[:, :P] - Zc[:, P:])

@@ -60,3 +60,55 @@ def test_warm_started_rounds_reach_the_cold_optimum_in_fewer_iterations() -> Non
     assert lower_cold <= warm.objective * (1 + 1e-12)
     assert lower_warm <= cold.objective * (1 + 1e-12)
     assert warm.n_iter < cold.n_iter
+
+
+def _restricted(beta: float, seed: int = 0) -> WorkingSetIPM:
+    rng = np.random.default_rng(seed)
+    n, d, k = 60, 4, 5
+    X = rng.standard_normal((n, d))
+    y = rng.standard_normal(n)
+    Dc = (rng.random((n, k)) < 0.5).astype(np.float64)
+    sig = np.where(np.arange(k) % 2 == 0, 1.0, -1.0)
+    return WorkingSetIPM(X, y, beta, Dc, sig, float(np.linalg.norm(X, 2)), None)
+
+
+def test_warm_point_from_a_larger_beta_is_interior_and_dual_consistent() -> None:
+    prev = _restricted(0.5)
+    assert prev.run(1e-9, 100)
+    new, cold = _restricted(0.3), _restricted(0.3)
+    shift = 0.1
+    new.warm_point(prev.W, prev.duals, shift)
+    np.testing.assert_allclose(new.W, prev.W, rtol=1e-12, atol=1e-15)
+    assert (new.sl > 0).all() and (new.zl > 0).all()
+    assert (new.sq[0] > np.linalg.norm(new.sq[1:], axis=0)).all()
+    assert (new.zq[0] > np.linalg.norm(new.zq[1:], axis=0)).all()
+    assert (new.sl >= new.Sg * (new.X @ new.Wn) - 1e-15).all()  # primal feasible rows
+    # the dual equation F^T r - X^T (a * z) - z_q1 = 0 holds up to the shift of z
+    res = np.einsum("nk,nk->n", new.Fs, new.X @ new.Wn) - new.y
+    zq1 = new.X.T @ (new.Fs * res[:, None] - new.Sg * (new.zl - shift * new.b))
+    np.testing.assert_allclose(new.zq[1:], zq1, rtol=1e-12, atol=1e-14)
+    assert (new.zq[0] >= (1 + shift) * new.b * (1 - 1e-15)).all()
+    # the same optimum as a cold start, in fewer iterations
+    assert new.run(1e-9, 100) and cold.run(1e-9, 100)
+    np.testing.assert_allclose(new.W, cold.W, rtol=1e-5, atol=1e-7)
+    assert new.n_iter < cold.n_iter
+
+
+def test_beta_path_first_round_starts_from_the_previous_solution() -> None:
+    """With multipliers in the warm start the first restricted solve starts from that point
+    (fewer IPM iterations) and the columns violated at its residual enter before it."""
+    inst = gaussian_instance(200, 8, 1, labels="planted", width=10, noise=0.1)
+    D = sample_patterns(inst.X, 60, make_rng(1)).D
+    bmax = F.beta_max(inst.X, inst.y, D)
+    tol = 1e-8
+    first = solve_relu_cg(inst.X, inst.y, D, 0.1 * bmax, tol=tol)
+    assert first.status == "optimal"
+    beta = 0.06 * bmax
+    warm = solve_relu_cg(inst.X, inst.y, D, beta, tol=tol, warm_start=first)
+    cold = solve_relu_cg(inst.X, inst.y, D, beta, tol=tol, warm_start=first, warm_ipm=False)
+    assert warm.status == cold.status == "optimal"
+    for a, b in ((warm, cold), (cold, warm)):  # each certified value inside the other's bracket
+        assert a.objective - a.duality_gap <= b.objective * (1 + 1e-12)
+    assert warm.extra["round_iters"][0] < cold.extra["round_iters"][0]
+    assert warm.extra["round_sizes"][0] > cold.extra["round_sizes"][0]  # priced first
+    assert warm.n_iter < cold.n_iter
