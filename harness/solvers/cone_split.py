@@ -10,8 +10,8 @@ independent, so every Newton system is block diagonal with one ``(d + 2) x (d + 
 per column (``a_i`` and the two epigraph variables): a batched Cholesky, ``O(k n d^2)`` per
 iteration for ``k`` columns. A general conic solver on the same program (cvxpy + Clarabel,
 one SOCP over all columns) factors a sparse KKT matrix whose dense ``n x d`` blocks fill
-in: measured 31.6 s against 0.9 s here at n = 320, d = 80, 61 columns (a
-``relaxation_gap`` paper point; development script; values equal to 4.6e-9 relative).
+in: ``benchmarks/bench_cone_split.py --sizes full`` measured 25.7 s against 0.73 s here at
+n = 320, d = 80, 63 columns (CPU time; values equal to 4e-9 relative).
 
 Primal-dual Mehrotra predictor-corrector with Nesterov-Todd scaling, in the standard form
 of Vandenberghe's ``coneqp`` (the cone algebra of :mod:`harness.solvers.ipm`). Each column
