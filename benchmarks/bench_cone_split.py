@@ -4,7 +4,7 @@
 ``a_i, b_i in K_i`` and minimal ``||a_i|| + ||b_i||``; ``relaxation_gap`` does it twice per
 point (rule and fixed-P rows). Its solver, :func:`harness.solvers.cone_split.split_columns`
 (one (d + 2) x (d + 2) Newton block per column), runs here against its peer, the same
-program as one cvxpy SOCP solved by Clarabel (``harness.mapping._split_clarabel``, the
+program as one cvxpy SOCP solved by Clarabel (``harness.mapping.split_clarabel``, the
 fallback), on the instances of the ``relaxation_gap`` paper grid at c = n/d = 4: planted
 width-5 teacher, noise 0.1, ``P`` Gaussian patterns, beta = 0.1 beta_max over them, the
 gated solution of the fast solver at tol 1e-8. Both at tol 1e-8; the table gives CPU
@@ -29,7 +29,7 @@ import numpy as np
 
 from harness import formulations as F
 from harness.instances import gaussian_instance, make_rng
-from harness.mapping import _split_clarabel
+from harness.mapping import split_clarabel
 from harness.patterns import sample_patterns
 from harness.solvers.cone_split import split_columns
 from harness.solvers.registry import solve
@@ -71,7 +71,7 @@ def run(n: int) -> dict[str, Any]:
     c0 = time.process_time()
     fast = split_columns(X, S, W, TOL)
     c1 = time.process_time()
-    A_ref, status_ref, _ = _split_clarabel(X, S, W, TOL)
+    A_ref, status_ref, _ = split_clarabel(X, S, W, TOL)
     c2 = time.process_time()
     v_fast = _value(fast.A, W)
     v_ref = _value(A_ref, W) if A_ref is not None else float("nan")

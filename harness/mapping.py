@@ -118,7 +118,7 @@ def cone_decomposition(
         A_act: FloatArray | None = split.A
         status, raw = "optimal", f"cone_split: optimal in {split.n_iter} iterations"
     else:
-        A_act, status, raw = _split_clarabel(X, S, Wa, tol)
+        A_act, status, raw = split_clarabel(X, S, Wa, tol)
         raw = f"cone_split: {split.status} (rel. gap {split.rel_gap:.1e}); clarabel: {raw}"
     if A_act is not None:
         A_full[:, active] = A_act
@@ -129,11 +129,12 @@ def cone_decomposition(
     return ConeDecomposition(A_full, B_full, sharp, status, raw, time.perf_counter() - t0)
 
 
-def _split_clarabel(
+def split_clarabel(
     X: FloatArray, S: FloatArray, Wa: FloatArray, tol: float
 ) -> tuple[FloatArray | None, str, str]:
-    """The decomposition as one cvxpy SOCP solved by Clarabel (the fallback and the
-    reference of the tests): ``(A or None, status, raw status)``."""
+    """The decomposition of the columns ``Wa`` (signs ``S``) as one cvxpy SOCP solved by
+    Clarabel: the fallback of :func:`cone_decomposition` and the peer of
+    ``benchmarks/bench_cone_split.py``. Returns ``(A or None, status, raw status)``."""
     import cvxpy as cp  # here, not at import: `harness solve` maps without cvxpy
 
     from harness.solvers.reference import run_clarabel

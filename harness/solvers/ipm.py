@@ -225,10 +225,7 @@ class WorkingSetIPM:
         iterations at n = 1000, d = 50; their violations are often 10-20 beta.)
         """
         self.Wn[:, keep_new] = prev.Wn[:, keep_prev]
-        self.sl = np.maximum(self.Sg * self.ops.matmul(self.Wn), 0.0) + shift * self.sl
-        self.sq[1:] = self.Wn
-        self.sq[0] = np.linalg.norm(self.Wn, axis=0) + shift
-        self.T = self.sq[0].copy()
+        self._primal_from_w(shift)
         self.zl[:, keep_new] = prev.zl[:, keep_prev] + shift * self.b
         self.zq[:, keep_new] = prev.zq[:, keep_prev]
         self.zq[0, keep_new] += shift * self.b
@@ -246,16 +243,21 @@ class WorkingSetIPM:
         ``t`` equation (``z_q0 = beta``) carries that difference.
         """
         self.Wn = np.array(W, dtype=np.float64) * (self.xs / self.ys)
-        self.sl = np.maximum(self.Sg * self.ops.matmul(self.Wn), 0.0) + shift * self.sl
-        self.sq[1:] = self.Wn
-        self.sq[0] = np.linalg.norm(self.Wn, axis=0) + shift
-        self.T = self.sq[0].copy()
+        self._primal_from_w(shift)
         zl = np.maximum(np.asarray(duals, dtype=np.float64), 0.0) / self.ys
         res = np.einsum("nk,nk->n", self.Fs, self.ops.matmul(self.Wn)) - self.y
         zq1 = self.ops.adjoint(self.Fs * res[:, None] - self.Sg * zl)
         self.zl = zl + shift * self.b
         self.zq[1:] = zq1
         self.zq[0] = np.maximum(self.b, np.linalg.norm(zq1, axis=0)) + shift * self.b
+
+    def _primal_from_w(self, shift: float) -> None:
+        """Slacks and epigraph from the current ``w`` (primal feasible), pushed into the
+        interior by ``shift`` times the cold start's slacks (warm starts)."""
+        self.sl = np.maximum(self.Sg * self.ops.matmul(self.Wn), 0.0) + shift * self.sl
+        self.sq[1:] = self.Wn
+        self.sq[0] = np.linalg.norm(self.Wn, axis=0) + shift
+        self.T = self.sq[0].copy()
 
     @property
     def W(self) -> FloatArray:

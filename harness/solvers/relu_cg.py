@@ -293,7 +293,10 @@ def solve_relu_cg(
     round_sizes: list[int] = []
 
     def build(
-        cols: IntArray, woodbury: bool = True, prev_cols: IntArray | None = None
+        cols: IntArray,
+        woodbury: bool = True,
+        prev_cols: IntArray | None = None,
+        start: FloatArray | None = None,
     ) -> WorkingSetIPM:
         nonlocal n_iter, ipm_seconds
         if ipm is not None:
@@ -304,8 +307,8 @@ def solve_relu_cg(
         if prev_cols is not None and ipm is not None and not ipm.failed:
             _, keep_prev, keep_new = np.intersect1d(prev_cols, cols, return_indices=True)
             new.warm_from(ipm, keep_prev, keep_new, WARM_SHIFT)
-        elif warm_point is not None:
-            new.warm_point(warm_point[:, cols], Lam[:, cols], WARM_SHIFT)
+        elif start is not None:
+            new.warm_point(start[:, cols], Lam[:, cols], WARM_SHIFT)
         new.run(mid_gap, max(1, max_iter - n_iter))
         n_iter += new.n_iter
         round_iters.append(new.n_iter)
@@ -319,19 +322,19 @@ def solve_relu_cg(
     # the first restricted IPM from its point (WorkingSetIPM.warm_point), and the columns
     # violated at its residual enter before that first solve (at a smaller beta they are
     # the columns whose dual value lies between the new and the old beta)
-    warm_point = None
+    start = None
     if ws.size and warm_ipm and {"U", "V", "lam", "mu"} <= warm.keys():
-        warm_point = Zw
+        start = np.zeros((d, 2 * P))
+        start[:, ws] = Zw[:, ws]  # the seeded columns: the point the first IPM starts from
         seeded = np.zeros(2 * P, dtype=bool)
         seeded[ws] = True
-        v0 = y - F.gated_predict(X, D, Zw[:, :P] - Zw[:, P:])
+        v0 = y - F.gated_predict(X, D, start[:, :P] - start[:, P:])
         m0 = max(m_add, int(np.ceil(GROW_FRACTION * ws.size)))
         add = price_columns(ops, X, DD, v0, beta, Lam, seeded, m0, viol_rtol, x_norm2, stats)
         if (ws.size + add.size) * d <= max_dim:
             ws = np.union1d(ws, add)
     if ws.size:
-        ipm = build(ws)
-    warm_point = None
+        ipm = build(ws, start=start)
 
     def certificate(Zc: FloatArray, lam: FloatArray) -> tuple[float, FloatArray, FloatArray]:
         vc = y - F.gated_predict(X, D, Zc[:, :P] - Zc[:, P:])
