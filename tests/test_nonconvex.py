@@ -11,7 +11,11 @@ from harness.errors import InputError
 from harness.formulations import network_gradient, network_objective, network_predict
 from harness.instances import gaussian_instance
 from harness.nonconvex import (
+    ADAM_BETA1,
+    ADAM_BETA2,
+    ADAM_EPS,
     TrainResult,
+    _Workspace,
     best_objective,
     final_patterns,
     train_network,
@@ -143,6 +147,63 @@ def test_fixed_step_gd_with_lr_decay_matches_manual_updates(small) -> None:
     assert res.lr_decay == tau and res.to_record()["lr_decay"] == tau
     ls = train_network(X, y, beta, 4, rng, n_steps=4, init=(U0, a0), lr_decay=tau)
     assert ls.lr is None and ls.lr_decay is None
+
+
+@pytest.mark.parametrize(("n", "d", "m"), [(20, 4, 7), (60, 5, 300), (9, 12, 40)])
+def test_workspace_gradient_matches_reference(n: int, d: int, m: int) -> None:
+    """The trainers' memory-lean value and gradient equal network_gradient to rounding,
+    including at exact kinks (X u_j = 0 entries get the 1[z > 0] = 0 convention)."""
+    rng = np.random.default_rng(n + m)
+    X, y = rng.standard_normal((n, d)), rng.standard_normal(n)
+    U, a = rng.standard_normal((d, m)), rng.standard_normal(m)
+    U[:, 0] = 0.0  # a dead neuron: every entry of X u_0 sits on the kink
+    work = _Workspace(X, y, 0.3, m)
+    for _ in range(2):  # the second call reuses the buffers
+        value, gU, ga = work.value_and_grad(U, a)
+        ref_value, ref_gU, ref_ga = network_gradient(X, y, U, a, 0.3)
+        assert value == pytest.approx(ref_value, rel=1e-14)
+        np.testing.assert_allclose(gU, ref_gU, rtol=1e-12, atol=1e-13 * np.abs(ref_gU).max())
+        np.testing.assert_allclose(ga, ref_ga, rtol=1e-12, atol=1e-13 * np.abs(ref_ga).max())
+    assert work.norm2(gU, ga) == pytest.approx(np.sqrt(np.sum(gU**2) + ga @ ga), rel=1e-14)
+
+
+def test_adam_matches_manual_updates(small) -> None:
+    """Bias-corrected Adam with the in-place update is the textbook recursion."""
+    X, y = small
+    rng = np.random.default_rng(8)
+    U0 = rng.standard_normal((X.shape[1], 5)) * 0.3
+    a0 = rng.standard_normal(5) * 0.3
+    lr, beta, tau = 1e-2, 0.1, 3.0
+    U0_before = U0.copy()
+    res = train_network(
+        X,
+        y,
+        beta,
+        5,
+        rng,
+        method="adam",
+        lr=lr,
+        n_steps=6,
+        init=(U0, a0),
+        tol=0.0,
+        gtol=0.0,
+        lr_decay=tau,
+    )
+    U, a = U0.copy(), a0.copy()
+    mU, vU, ma, va = np.zeros_like(U), np.zeros_like(U), np.zeros_like(a), np.zeros_like(a)
+    for t in range(6):
+        _, gU, ga = network_gradient(X, y, U, a, beta)
+        mU, ma = ADAM_BETA1 * mU + (1 - ADAM_BETA1) * gU, ADAM_BETA1 * ma + (1 - ADAM_BETA1) * ga
+        vU, va = (
+            ADAM_BETA2 * vU + (1 - ADAM_BETA2) * gU**2,
+            ADAM_BETA2 * va + (1 - ADAM_BETA2) * ga**2,
+        )
+        c1, c2, step = 1 - ADAM_BETA1 ** (t + 1), 1 - ADAM_BETA2 ** (t + 1), lr / (1 + t / tau)
+        U = U - step * (mU / c1) / (np.sqrt(vU / c2) + ADAM_EPS)
+        a = a - step * (ma / c1) / (np.sqrt(va / c2) + ADAM_EPS)
+    np.testing.assert_allclose(res.U, U, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.alpha, a, rtol=1e-12, atol=1e-14)
+    assert np.array_equal(U0, U0_before)  # U is updated in place on the trainer's own copy
 
 
 def test_adam_lr_decay_changes_the_steps(small) -> None:
