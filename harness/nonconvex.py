@@ -6,9 +6,9 @@ Full-batch gradient descent and Adam on the *regularised* objective (1)::
 
 exactly as written in THEORY.md (no 1/n factor): the weight decay is part of the objective,
 so "GD with weight decay" is plain GD on ``L`` and Adam sees the gradient of ``L`` (L2
-regularisation inside the gradient, not decoupled AdamW decay). Value and gradient come from
-:func:`harness.formulations.network_gradient` (subgradient convention ``1[z > 0]`` for the
-ReLU). Network weights are ``U`` of shape (d, m) (column ``j`` is ``u_j``) and ``alpha``
+regularisation inside the gradient, not decoupled AdamW decay). Value and gradient are those
+of :func:`harness.formulations.network_gradient` (subgradient convention ``1[z > 0]`` for the
+ReLU), computed in reused buffers (:class:`_Workspace`; equal to rounding). Network weights are ``U`` of shape (d, m) (column ``j`` is ``u_j``) and ``alpha``
 of shape (m,).
 
 The trainers also record activation patterns ``D_j^(t) = 1[X u_j^(t) >= 0]`` at chosen
