@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import sys
 import time
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from harness import formulations as F
+from harness.atomic import atomic_write_text
 from harness.instances import gaussian_instance, make_rng
 from harness.mapping import split_clarabel
 from harness.patterns import sample_patterns
@@ -101,12 +103,11 @@ def main() -> None:
         rows.append(run(n))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"cone_split_{args.sizes}.csv"
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
     print(
         f"sizes = {args.sizes}, tol = {TOL:g}, OMP_NUM_THREADS = "
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}; load average {load:.1f} at start, "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import sys
 import time
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.atomic import atomic_write_text
 from harness.formulations import network_gradient
 from harness.instances import gaussian_instance
 from harness.nonconvex import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, train_network
@@ -123,12 +125,11 @@ def main() -> None:
         rows.append(run(case, STEPS[args.sizes]))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"training_{args.sizes}.csv"
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
     print(
         f"steps = {STEPS[args.sizes]}, OMP_NUM_THREADS = "
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}; load average {load:.1f} at start, "
