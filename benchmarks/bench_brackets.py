@@ -29,10 +29,8 @@ replaces the planted sizes; rlt is skipped above ``--rlt-max-n``, default 80).
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from harness import formulations as F
+from harness.atomic import atomic_write_csv
 from harness.certificates import certified_bracket
 from harness.instances import gaussian_instance, make_rng
 from harness.patterns import enumerate_patterns
@@ -151,12 +150,7 @@ def _point(
 
 def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=FIELDS)
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
+    atomic_write_csv(path, FIELDS, rows)
 
 
 def _table(rows: list[dict[str, Any]], methods: tuple[str, ...]) -> str:

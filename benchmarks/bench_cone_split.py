@@ -18,8 +18,6 @@ Usage: ``python benchmarks/bench_cone_split.py [--sizes quick|full] [--out DIR]`
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import sys
 import time
@@ -29,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from harness import formulations as F
-from harness.atomic import atomic_write_text
+from harness.atomic import atomic_write_csv
 from harness.instances import gaussian_instance, make_rng
 from harness.mapping import split_clarabel
 from harness.patterns import sample_patterns
@@ -103,11 +101,7 @@ def main() -> None:
         rows.append(run(n))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"cone_split_{args.sizes}.csv"
-    buf = io.StringIO(newline="")
-    writer = csv.DictWriter(buf, fieldnames=FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buf.getvalue())
+    atomic_write_csv(path, FIELDS, rows)
     print(
         f"sizes = {args.sizes}, tol = {TOL:g}, OMP_NUM_THREADS = "
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}; load average {load:.1f} at start, "

@@ -36,7 +36,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import statistics
 import sys
@@ -48,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from harness import formulations as F
+from harness.atomic import atomic_write_csv
 from harness.datasets import load_mnist
 from harness.instances import gaussian_instance, make_rng
 from harness.patterns import sample_patterns
@@ -306,12 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_path(mnist, args.repeats)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"gated_{args.sizes}.csv"
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
+    atomic_write_csv(path, COLUMNS, rows, extrasaction="ignore")
     table = markdown_table(rows)
     (args.out / f"gated_{args.sizes}.md").write_text(table)
     print(table)

@@ -35,7 +35,6 @@ is shared; the load average before and after is in the header).
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import resource
 import subprocess
@@ -49,6 +48,7 @@ import cvxpy as cp
 import numpy as np
 
 from harness import formulations as F
+from harness.atomic import atomic_write_csv
 from harness.instances import Instance, gaussian_instance, make_rng, save_instance
 from harness.patterns import sample_patterns
 from harness.solvers.path import solve_path
@@ -305,12 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(bench_flood(n, d, P))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"regimes_{args.sizes}.csv"
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
+    atomic_write_csv(path, COLUMNS, rows, extrasaction="ignore")
     load_end = os.getloadavg()
     header = (
         f"sizes = {args.sizes}, tol = {TOL}, one run per cell, OMP_NUM_THREADS = "

@@ -20,8 +20,6 @@ Usage: ``python benchmarks/bench_training.py [--sizes quick|full] [--out DIR]``
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import sys
 import time
@@ -30,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.atomic import atomic_write_text
+from harness.atomic import atomic_write_csv
 from harness.formulations import network_gradient
 from harness.instances import gaussian_instance
 from harness.nonconvex import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, train_network
@@ -125,11 +123,7 @@ def main() -> None:
         rows.append(run(case, STEPS[args.sizes]))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"training_{args.sizes}.csv"
-    buf = io.StringIO(newline="")
-    writer = csv.DictWriter(buf, fieldnames=FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buf.getvalue())
+    atomic_write_csv(path, FIELDS, rows)
     print(
         f"steps = {STEPS[args.sizes]}, OMP_NUM_THREADS = "
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}; load average {load:.1f} at start, "

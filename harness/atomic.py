@@ -9,11 +9,13 @@ recognise (and sweep away) leftovers of killed runs.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from harness.errors import InputError
 
@@ -67,3 +69,18 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_csv(
+    path: str | os.PathLike[str],
+    fieldnames: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    extrasaction: Literal["raise", "ignore"] = "raise",
+) -> None:
+    """Write ``rows`` as a CSV with a header of ``fieldnames`` to ``path`` atomically
+    (``csv.DictWriter``; ``extrasaction="ignore"`` drops keys outside ``fieldnames``)."""
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=list(fieldnames), extrasaction=extrasaction)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())

@@ -51,3 +51,18 @@ def test_report_writers_use_unique_temporary_names(
     assert len(used) == 2 and used[0] != used[1]
     assert all(p.name.startswith(".tmp.v.json.") for p in used)
     assert (tmp_path / "v.json").read_text().strip().endswith("}")
+
+
+def test_atomic_write_csv(tmp_path: Path) -> None:
+    import csv
+
+    target = tmp_path / "rows.csv"
+    rows = [{"a": 1, "b": 2.5, "extra": "x"}, {"a": 3, "b": "s,t"}]
+    atomic.atomic_write_csv(target, ["a", "b"], rows, extrasaction="ignore")
+    with target.open(newline="") as fh:
+        back = list(csv.DictReader(fh))
+    assert back == [{"a": "1", "b": "2.5"}, {"a": "3", "b": "s,t"}]
+    with pytest.raises(ValueError, match="extra"):  # default: unknown keys are an error
+        atomic.atomic_write_csv(target, ["a", "b"], rows)
+    assert [p.name for p in tmp_path.iterdir()] == ["rows.csv"]  # old file kept, no temp left
+    assert list(csv.DictReader(target.open(newline="")))[1]["b"] == "s,t"
