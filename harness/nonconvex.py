@@ -471,10 +471,9 @@ class _Workspace:
     the gradient in ``U`` is ``grad_U = ((X * r)^T S) * alpha + beta U`` (``S`` the mask,
     ``r`` the residual): the same sum as ``X^T (S * r alpha^T)`` with the scalings moved
     out of the (n, m) products, so it agrees with the reference to rounding (about 1e-15
-    relative). At the coupling experiment's widest networks (n = 300, m = 16 384) a
-    gradient costs 19 ms against 45 ms for the allocating form, at the stationary
-    experiment's (n = 160, m = 3 868) 5.0 ms against 7.3 ms (one core). The returned
-    gradient arrays are overwritten by the next call.
+    relative). A training step costs 1.3-2x less than with the allocating form at the
+    stationary and coupling experiments' widths (``benchmarks/bench_training.py``). The
+    returned gradient arrays are overwritten by the next call.
     """
 
     def __init__(self, X: FloatArray, y: FloatArray, beta: float, width: int) -> None:
