@@ -71,6 +71,15 @@ def pad_columns(A: Any, rows: int, P: int, name: str) -> FloatArray:
     return out
 
 
+def gated_warm_columns(warm: Mapping[str, Any], d: int, P: int) -> FloatArray:
+    """The (d, P) start of a gated solver: ``W``, else a ReLU warm start's ``U - V``, else 0."""
+    if "W" in warm:
+        return pad_columns(warm["W"], d, P, "W")
+    if "U" in warm and "V" in warm:
+        return pad_columns(np.asarray(warm["U"]) - np.asarray(warm["V"]), d, P, "U - V")
+    return np.zeros((d, P))
+
+
 def gap_ok(obj: float, bound: float, tol: float) -> bool:
     """The certified rule: ``obj - bound <= tol * |obj|`` (relative to the objective).
 

@@ -49,7 +49,7 @@ from harness.solvers.common import (
     check_options,
     check_problem,
     gap_ok,
-    pad_columns,
+    gated_warm_columns,
     scaled_dual_value,
     warm_variables,
 )
@@ -124,12 +124,7 @@ def solve_gated_fista(
     tol, max_iter = check_options(tol, max_iter)
     d, P = X.shape[1], D.shape[1]
     warm = warm_variables(warm_start)
-    if "W" in warm:
-        W = pad_columns(warm["W"], d, P, "W")
-    elif "U" in warm and "V" in warm:
-        W = pad_columns(np.asarray(warm["U"]) - np.asarray(warm["V"]), d, P, "U - V")
-    else:
-        W = np.zeros((d, P))
+    W = gated_warm_columns(warm, d, P)
 
     ops = MaskedProducts(X)
     G0 = ops.masked_adjoint(D, y)

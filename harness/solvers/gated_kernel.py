@@ -63,7 +63,7 @@ from harness.solvers.common import (
     check_options,
     check_problem,
     gap_ok,
-    pad_columns,
+    gated_warm_columns,
     scaled_dual_value,
     warm_variables,
 )
@@ -421,12 +421,7 @@ def solve_gated_kernel(
     tol, max_iter = check_options(tol, max_iter)
     d, P = X.shape[1], D.shape[1]
     warm = warm_variables(warm_start)
-    if "W" in warm:
-        W0 = pad_columns(warm["W"], d, P, "W")
-    elif "U" in warm and "V" in warm:
-        W0 = pad_columns(np.asarray(warm["U"]) - np.asarray(warm["V"]), d, P, "U - V")
-    else:
-        W0 = np.zeros((d, P))
+    W0 = gated_warm_columns(warm, d, P)
 
     n = X.shape[0]
     if n > MAX_DIM and d * P > MAX_DIM:

@@ -118,6 +118,47 @@ def _checked(
     return X, y, D, F.check_beta(beta), tol, max_iter
 
 
+def _record(
+    problem: str,
+    X: FloatArray,
+    y: FloatArray,
+    D: BoolArray,
+    beta: float,
+    variables: dict[str, FloatArray],
+    prob: cp.Problem,
+    outcome: tuple[str, str, int],
+    tol: float,
+    t_start: float,
+    warm_start: WarmStart,
+    multipliers: tuple[FloatArray | None, FloatArray | None] = (None, None),
+) -> SolveResult:
+    """The record of a Clarabel solve (:func:`harness.solvers.certify.build_result`).
+
+    ``outcome`` is ``(status, raw status, iterations)`` from :func:`run_clarabel`; the
+    status is re-decided there by the certified gap, whatever Clarabel reported.
+    """
+    status, raw, iters = outcome
+    return build_result(
+        problem,
+        X,
+        y,
+        D,
+        beta,
+        variables,
+        solver="clarabel",
+        method="interior_point (cvxpy + Clarabel)",
+        solver_version=clarabel_version(),
+        tol=tol,
+        claimed_status=status,
+        raw_status=raw,
+        n_iter=iters,
+        t_start=t_start,
+        multipliers=multipliers,
+        solver_objective=float(prob.value) if prob.value is not None else float("nan"),
+        extra={"warm_start": "ignored" if warm_start is not None else "none"},
+    )
+
+
 def solve_gated_reference(
     X: FloatArray,
     y: FloatArray,
@@ -151,23 +192,8 @@ def solve_gated_reference(
     W_val = _value(W, (d, P))
     if W_val is None:
         W_val, status = np.zeros((d, P)), "error"
-    return build_result(
-        "gated",
-        X,
-        y,
-        D,
-        beta,
-        {"W": W_val},
-        solver="clarabel",
-        method="interior_point (cvxpy + Clarabel)",
-        solver_version=clarabel_version(),
-        tol=tol,
-        claimed_status=status,
-        raw_status=raw,
-        n_iter=iters,
-        t_start=t_start,
-        solver_objective=float(prob.value) if prob.value is not None else float("nan"),
-        extra={"warm_start": "ignored" if warm_start is not None else "none"},
+    return _record(
+        "gated", X, y, D, beta, {"W": W_val}, prob, (status, raw, iters), tol, t_start, warm_start
     )
 
 
@@ -203,24 +229,19 @@ def solve_relu_reference(
             lam = np.asarray(cons_u.dual_value, float)
         if cons_v.dual_value is not None:
             mu = np.asarray(cons_v.dual_value, float)
-    return build_result(
+    return _record(
         problem,
         X,
         y,
         D,
         beta,
         {"U": U_val, "V": V_val},
-        solver="clarabel",
-        method="interior_point (cvxpy + Clarabel)",
-        solver_version=clarabel_version(),
-        tol=tol,
-        claimed_status=status,
-        raw_status=raw,
-        n_iter=iters,
-        t_start=t_start,
+        prob,
+        (status, raw, iters),
+        tol,
+        t_start,
+        warm_start,
         multipliers=(lam, mu),
-        solver_objective=float(prob.value) if prob.value is not None else float("nan"),
-        extra={"warm_start": "ignored" if warm_start is not None else "none"},
     )
 
 
@@ -248,21 +269,6 @@ def solve_ridge_reference(
     W_val = _value(W, (d, P))
     if W_val is None:
         W_val, status = np.zeros((d, P)), "error"
-    return build_result(
-        "ridge",
-        X,
-        y,
-        D,
-        beta,
-        {"W": W_val},
-        solver="clarabel",
-        method="interior_point (cvxpy + Clarabel)",
-        solver_version=clarabel_version(),
-        tol=tol,
-        claimed_status=status,
-        raw_status=raw,
-        n_iter=iters,
-        t_start=t_start,
-        solver_objective=float(prob.value) if prob.value is not None else float("nan"),
-        extra={"warm_start": "ignored" if warm_start is not None else "none"},
+    return _record(
+        "ridge", X, y, D, beta, {"W": W_val}, prob, (status, raw, iters), tol, t_start, warm_start
     )
