@@ -419,12 +419,35 @@ def binomial_rule(
         )
     if freq >= level and low >= level - shortfall:
         return CheckResult("PASS", measured, predicted, f"consistent: {text}", details)
-    why = (
-        "estimate below the level"
-        if freq < level
-        else f"too few trials to exclude a shortfall of {shortfall:g}"
-    )
+    if freq < level:
+        why = "estimate below the level"
+    else:
+        need = min_trials_to_pass(level, confidence=confidence, shortfall=shortfall)
+        details["min_trials_to_pass"] = need
+        why = (
+            f"too few trials to exclude a shortfall of {shortfall:g} "
+            f"(a PASS needs at least {need} trials)"
+        )
     return CheckResult("INCONCLUSIVE", measured, predicted, f"{why}: {text}", details)
+
+
+def min_trials_to_pass(
+    level: float, *, confidence: float = CONFIDENCE, shortfall: float = DETECTABLE_SHORTFALL
+) -> int:
+    """Fewest trials with which :func:`binomial_rule` can PASS ``level`` (all successes).
+
+    With ``N`` successes in ``N`` trials the Clopper–Pearson lower end is ``(a/2)^(1/N)``,
+    ``a = 1 - confidence``; a PASS needs it ``>= level - shortfall``. Fewer trials cannot
+    PASS whatever happens: a design with them has no power (e.g. 35 trials at level 0.9995).
+    """
+    floor = level - shortfall
+    if floor <= 0.0:
+        return 1
+    alpha_half = (1.0 - confidence) / 2.0
+    n = max(1, int(np.ceil(np.log(alpha_half) / np.log(floor))))
+    while clopper_pearson(n, n, confidence)[0] < floor:  # rounding at the boundary
+        n += 1
+    return n
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from harness.predictions.rules import (
     effect_vs_noise,
     hard_inequality,
     increasing_rule,
+    min_trials_to_pass,
     slope_ci,
     trend_rule,
 )
@@ -105,6 +106,20 @@ def test_binomial_rule_power() -> None:
     assert binomial_rule(50, 100, 0.9, **KW).verdict == "FAIL"
     assert binomial_rule(88, 100, 0.9, **KW).verdict == "INCONCLUSIVE"  # estimate below
     assert binomial_rule(0, 0, 0.9, **KW).verdict == "NOT-RUN"
+
+
+def test_min_trials_to_pass_is_the_power_boundary() -> None:
+    # the smallest all-success count that PASSes, and one fewer does not
+    for level in (0.5, 0.9, 0.95, 0.9995):
+        need = min_trials_to_pass(level)
+        assert binomial_rule(need, need, level, **KW).verdict == "PASS"
+        assert binomial_rule(need - 1, need - 1, level, **KW).verdict == "INCONCLUSIVE"
+    assert min_trials_to_pass(0.9) == 17
+    assert min_trials_to_pass(0.9995) == 35  # P9 at P_mult = 2: 30 seeds had no power
+    res = binomial_rule(30, 30, 0.9995, **KW)
+    assert res.verdict == "INCONCLUSIVE" and res.details["min_trials_to_pass"] == 35
+    assert "at least 35 trials" in res.explanation
+    assert "min_trials_to_pass" not in binomial_rule(88, 100, 0.9, **KW).details
 
 
 def test_effect_vs_noise() -> None:
