@@ -1,6 +1,6 @@
 """Benchmark: the fast solvers where users meet them (issues 11 and 14), THEORY.md §A2.
 
-Not a test. Four parts, each reported as ratios against a peer measured in the same run:
+Not a test. Five parts, each reported as ratios against a peer measured in the same run:
 
 ``small_beta``
     ReLU program (3) by ``solve("relu", ..., solver="fast")`` against an *independent*
@@ -22,11 +22,16 @@ Not a test. Four parts, each reported as ratios against a peer measured in the s
     (``solve_relu_cg(..., flood=False)``, :func:`harness.solvers.pricing.price_columns`)
     at the ``small_beta`` cases and at 0.003 / 0.001 beta_max: CPU time of each (the
     peer is the solve without flooding), rounds and largest working set.
+``all_columns``
+    where column generation loses: the ReLU solver as it is against the same restricted
+    interior-point method started on *every* column (its working set seeded with all
+    ``2P`` columns through ``warm_start``, so one cold solve of the whole program, no
+    pricing rounds), CPU time, at beta from 0.1 down to 0.005 beta_max.
 
 Usage::
 
     python benchmarks/bench_relu_regimes.py --sizes quick|full --out results/bench/
-        [--parts small_beta,cheap_in_P,path,flood]
+        [--parts small_beta,cheap_in_P,path,flood,all_columns]
 
 Writes ``regimes.csv`` and ``regimes.md`` under ``--out``. One run per cell (the machine
 is shared; the load average before and after is in the header).
@@ -61,16 +66,19 @@ SIZES: dict[str, dict[str, Any]] = {
         "cheap_in_P": [(160, 40, (200, 5000))],
         "path": [(500, 20, 100)],
         "flood": [(500, 20, 100)],
+        "all_columns": [(500, 20, 100)],
     },
     "full": {
         "small_beta": [(500, 20, 100), (1000, 50, 200)],
         "cheap_in_P": [(160, 40, (200, 5000)), (320, 80, (200, 20000))],
         "path": [(500, 20, 100), (1000, 50, 200)],
         "flood": [(500, 20, 100), (1000, 50, 200)],
+        "all_columns": [(500, 20, 100)],
     },
 }
 FLOOD_BETAS = (0.1, 0.02, 0.005, 0.003, 0.001)
 SMALL_BETAS = (0.1, 0.02, 0.005)
+ALL_COLUMNS_BETAS = (0.1, 0.05, 0.03, 0.02, 0.005)
 PATH_BETAS = tuple(float(b) for b in np.geomspace(0.5, 0.005, 10))
 TOL = 1e-8
 
@@ -209,6 +217,40 @@ def bench_flood(n: int, d: int, P: int) -> list[dict[str, Any]]:
     return rows
 
 
+def bench_all_columns(n: int, d: int, P: int) -> list[dict[str, Any]]:
+    X, y, D = _instance(n, d, P)
+    bmax = F.beta_max(X, y, D)
+    # non-zero U, V seed the working set with every column; without multipliers the
+    # restricted IPM starts cold: one solve of the whole program
+    every = {"U": np.full((d, P), 1e-3), "V": np.full((d, P), 1e-3)}
+    rows = []
+    for rel in ALL_COLUMNS_BETAS:
+        print(f"# all_columns n={n} d={d} P={P} beta={rel} beta_max", file=sys.stderr, flush=True)
+        cpu, res = {}, {}
+        for mode, warm in (("cg", None), ("all", every)):
+            c0 = time.process_time()
+            res[mode] = solve("relu", X, y, D, rel * bmax, solver="fast", tol=TOL, warm_start=warm)
+            cpu[mode] = time.process_time() - c0
+        cg, full = res["cg"], res["all"]
+        rows.append(
+            {
+                "part": "all_columns",
+                "case": f"relu n={n} d={d} P={P} beta={rel} beta_max",
+                "fast_s": cpu["cg"],
+                "peer": "same IPM on all columns (CPU s)",
+                "peer_s": cpu["all"],
+                "ratio": cpu["all"] / cpu["cg"],
+                "status": f"{cg.status} / {full.status}",
+                "rel_gap": max(r.duality_gap / r.objective for r in (cg, full)),
+                "obj_rel_diff": (cg.objective - full.objective) / full.objective,
+                "detail": f"n_active {cg.n_active} of {2 * P}; column generation: rounds "
+                f"{cg.extra['n_rounds']}, working sets {cg.extra['round_sizes']}, IPM "
+                f"iterations {cg.n_iter}; all columns: IPM iterations {full.n_iter}",
+            }
+        )
+    return rows
+
+
 def bench_path(n: int, d: int, P: int) -> list[dict[str, Any]]:
     X, y, D = _instance(n, d, P)
     bmax = F.beta_max(X, y, D)
@@ -288,7 +330,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", choices=sorted(SIZES), default="quick")
-    parser.add_argument("--parts", default="small_beta,cheap_in_P,path,flood")
+    parser.add_argument("--parts", default="small_beta,cheap_in_P,path,flood,all_columns")
     parser.add_argument("--out", type=Path, default=Path("results/bench"))
     args = parser.parse_args(argv)
     load_start = os.getloadavg()
@@ -303,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(bench_path(n, d, P))
     for n, d, P in SIZES[args.sizes]["flood"] if "flood" in parts else []:
         rows.extend(bench_flood(n, d, P))
+    for n, d, P in SIZES[args.sizes]["all_columns"] if "all_columns" in parts else []:
+        rows.extend(bench_all_columns(n, d, P))
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"regimes_{args.sizes}.csv"
     atomic_write_csv(path, COLUMNS, rows, extrasaction="ignore")
