@@ -78,7 +78,7 @@ fig-deep: $(STAMP) ## Ergen & Pilanci 2021: run deep_synthetic, deep_fmnist (res
 
 BENCH_PY ?= $(PY)
 
-bench: $(STAMP) ## solver (quick sizes), regimes (small beta, cheap in P, beta path, flooding on/off), cone decomposition, training step and sweep benchmarks -> results/bench/
+bench: $(STAMP) ## solver (quick sizes), regimes (small beta, cheap in P, beta path, flooding on/off, all columns vs column generation), cone decomposition, training step and sweep benchmarks -> results/bench/
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes quick --repeats 3 --out results/bench
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_relu_regimes.py --sizes quick --out results/bench
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_gated.py --sizes quick --repeats 3 --out results/bench
