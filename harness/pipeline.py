@@ -33,6 +33,9 @@ class ReproduceSummary:
     figure_errors: int = 0
     report_paths: tuple[Path, ...] = ()
     wall_s: float = 0.0
+    #: Per spec, what this call did: points, computed, reused (cached), failed, wall_s.
+    spec_times: dict[str, dict[str, float]] = field(default_factory=dict)
+    times_path: Path | None = None
 
     @property
     def exit_code(self) -> int:
@@ -95,6 +98,10 @@ def reproduce(
 ) -> ReproduceSummary:
     """Run the sweeps (resumed), then the checks, the figures and the report.
 
+    Each spec's points (computed, reused from ``results_dir``, failed) and wall time are
+    printed as it finishes and written to ``results_dir/reproduce_times_{scale}.json``
+    (:attr:`ReproduceSummary.spec_times`): the measured run time of every spec.
+
     Parameters
     ----------
     scale : {"quick", "standard", "paper"}
@@ -113,6 +120,7 @@ def reproduce(
     SpecError
         Invalid scale, job count, backend or spec.
     """
+    from harness import __version__
     from harness.figures import available_figures, find_spec, render_figure
     from harness.predictions import load_checks
     from harness.report import (
@@ -152,6 +160,33 @@ def reproduce(
         )
         summary.specs.append(spec.name)
         summary.failed_points += run.failed
+        summary.spec_times[spec.name] = {
+            "points": run.total,
+            "computed": run.computed,
+            "reused": run.skipped,
+            "failed": run.failed,
+            "wall_s": round(run.wall_s, 1),
+        }
+        say(
+            f"[reproduce] {spec.name}: {run.computed} points computed, {run.skipped} reused, "
+            f"{run.failed} failed in {run.wall_s:.0f} s"
+        )
+    sweeps_s = time.perf_counter() - t0
+    summary.times_path = Path(results_dir) / f"reproduce_times_{scale}.json"
+    write_json(
+        summary.times_path,
+        {
+            "scale": scale,
+            "jobs": jobs,
+            "backend": backend,
+            "harness_version": __version__,
+            "sweeps_wall_s": round(sweeps_s, 1),
+            "specs": summary.spec_times,
+            "note": "wall times of this call; points reused from the results directory "
+            "cost nothing here (a resumed run's times cover only what it computed)",
+        },
+    )
+    say(f"[reproduce] sweeps took {sweeps_s:.0f} s; per-spec times in {summary.times_path}")
     outcomes = run_checks(select_checks(), scale, results_dir, experiments_dir)
     say(format_verdicts(outcomes, scale))
     for fid, fig in figs.items():
