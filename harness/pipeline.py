@@ -173,6 +173,7 @@ def reproduce(
         )
     sweeps_s = time.perf_counter() - t0
     summary.times_path = Path(results_dir) / f"reproduce_times_{scale}.json"
+    summary.times_path.parent.mkdir(parents=True, exist_ok=True)
     write_json(
         summary.times_path,
         {
