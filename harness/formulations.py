@@ -119,7 +119,14 @@ def network_gradient(
 
 # --------------------------------------------------------------------------- (3), (5)
 def gated_predict(X: FloatArray, D: BoolArray, W: FloatArray) -> FloatArray:
-    """``sum_i D_i X w_i`` computed as the row sums of ``D * (X @ W)``."""
+    """``sum_i D_i X w_i`` computed as the row sums of ``D * (X @ W)``.
+
+    Only the non-zero columns of ``W`` enter when they are fewer than half (the solutions
+    of (3) and (5) are sparse in columns: 32 of 10 000 at P = 5 000).
+    """
+    nz = np.flatnonzero(np.any(W != 0.0, axis=0))
+    if 2 * nz.size < W.shape[1]:
+        return np.einsum("np,np->n", D[:, nz], X @ W[:, nz])
     return np.einsum("np,np->n", D, X @ W)
 
 

@@ -19,7 +19,13 @@ import numpy as np
 from harness import formulations as F
 from harness.formulations import BoolArray, FloatArray
 from harness.solvers.common import gap_ok, scaled_dual_value
-from harness.solvers.cones import cone_matrix, polish_cones, project_cone, signed_values
+from harness.solvers.cones import (
+    cone_matrix,
+    cone_products,
+    polish_cones,
+    project_cone,
+    signed_values,
+)
 from harness.solvers.result import SolveResult
 
 #: Largest relative cone violation of a point reported as ``optimal`` (after polishing).
@@ -83,10 +89,14 @@ def relu_certificate(
     n, P = D.shape
     lam = np.zeros((n, P)) if lam is None else np.maximum(lam, 0.0)
     mu = np.zeros((n, P)) if mu is None else np.maximum(mu, 0.0)
-    base = X.T @ (D * v[:, None])
+    XT = np.ascontiguousarray(X.T)
+    base = XT @ (D * v[:, None])
     G = np.concatenate([base, -base], axis=1)
     M = np.concatenate([lam, mu], axis=1)
-    norms = F.group_norms(G + X.T @ signed_values(np.concatenate([D, D], axis=1), M))
+    h_lam, h_mu = cone_products(XT, D, lam, mu)
+    h_lam += base
+    h_mu -= base
+    norms = F.group_norms(np.concatenate([h_lam, h_mu], axis=1))
     raw = F.group_norms(G)
     worse = raw < norms  # multipliers worse than none (lam = 0 is always valid)
     if worse.any():

@@ -25,6 +25,37 @@ def sign_bytes(D: BoolArray) -> np.ndarray:
     return signs
 
 
+#: Bytes of one (n, block) float array in the blocked cone products (fits in cache).
+CONE_BLOCK_BYTES = 256 * 1024
+
+
+def float_signs(D: BoolArray) -> FloatArray:
+    """The cone signs ``2 D - 1`` of a block as float64 (cast in place: no temporaries)."""
+    S: FloatArray = np.asarray(D, dtype=np.bool_).astype(np.float64)
+    S *= 2.0
+    S -= 1.0
+    return S
+
+
+def cone_products(XT: FloatArray, D: BoolArray, *lams: FloatArray) -> list[FloatArray]:
+    """``A_i^T lam_i = X^T ((2 D_i - 1) * lam_i)`` for every column, for each (n, P) ``lam``.
+
+    Runs on blocks of columns whose (n, block) arrays fit in cache, the signs of a block
+    made once for all the ``lams``: no (n, P) float copy of the patterns or of a signed
+    ``lam`` is formed. Returns one (d, P) array per ``lam``.
+    """
+    n, P = D.shape
+    outs = [np.empty((XT.shape[0], P)) for _ in lams]
+    width = max(32, CONE_BLOCK_BYTES // (8 * max(n, 1)))
+    for lo in range(0, P, width):
+        b = slice(lo, min(lo + width, P))
+        S = float_signs(D[:, b])
+        for lam, out in zip(lams, outs, strict=True):
+            S_lam = S * lam[:, b]
+            out[:, b] = XT @ S_lam
+    return outs
+
+
 def project_cone(
     A: FloatArray, u: FloatArray, max_rounds: int = 30
 ) -> tuple[FloatArray, FloatArray]:

@@ -29,6 +29,13 @@ class MaskedProducts:
         self.XT = np.ascontiguousarray(X.T)
         self.seconds = 0.0
         self.count = 0
+        self._single: tuple[np.ndarray, np.ndarray] | None = None
+
+    def single(self) -> tuple[np.ndarray, np.ndarray]:
+        """``X`` and ``X^T`` in single precision (made on first use, then kept)."""
+        if self._single is None:
+            self._single = (self.X.astype(np.float32), self.XT.astype(np.float32))
+        return self._single
 
     def matmul(self, W: FloatArray) -> FloatArray:
         t0 = time.perf_counter()

@@ -67,7 +67,7 @@ from harness.solvers.cones import polish_cones, signed_values
 from harness.solvers.ipm import WorkingSetIPM, woodbury_step_flops
 from harness.solvers.masked import MaskedProducts
 from harness.solvers.newton import active_set_newton
-from harness.solvers.pricing import price_columns
+from harness.solvers.pricing import DualMultipliers, price_columns
 from harness.solvers.result import SolveResult
 
 #: Default cap on the total interior-point iterations.
@@ -244,10 +244,13 @@ def solve_relu_cg(
     xx = (
         (Xn[:, :, None] * Xn[:, None, :]).reshape(n, d * d) if n * d * d <= XX_MAX_ENTRIES else None
     )
-    Lam = np.zeros((n, 2 * P))
     if "lam" in warm and "mu" in warm:
-        Lam[:, :P] = np.maximum(pad_columns(warm["lam"], n, P, "lam"), 0.0)
-        Lam[:, P:] = np.maximum(pad_columns(warm["mu"], n, P, "mu"), 0.0)
+        lam0 = np.concatenate(
+            [pad_columns(warm["lam"], n, P, "lam"), pad_columns(warm["mu"], n, P, "mu")], axis=1
+        )
+        duals = DualMultipliers(X, DD, lam0)
+    else:
+        duals = DualMultipliers(X, DD)
     seed_norms = np.zeros(2 * P)
     if "U" in warm and "V" in warm:
         Zw = np.concatenate(
@@ -308,7 +311,7 @@ def solve_relu_cg(
             _, keep_prev, keep_new = np.intersect1d(prev_cols, cols, return_indices=True)
             new.warm_from(ipm, keep_prev, keep_new, WARM_SHIFT)
         elif start is not None:
-            new.warm_point(start[:, cols], Lam[:, cols], WARM_SHIFT)
+            new.warm_point(start[:, cols], duals.lam[:, cols], WARM_SHIFT)
         new.run(mid_gap, max(1, max_iter - n_iter))
         n_iter += new.n_iter
         round_iters.append(new.n_iter)
@@ -330,7 +333,7 @@ def solve_relu_cg(
         seeded[ws] = True
         v0 = y - F.gated_predict(X, D, start[:, :P] - start[:, P:])
         m0 = max(m_add, int(np.ceil(GROW_FRACTION * ws.size)))
-        add = price_columns(ops, X, DD, v0, beta, Lam, seeded, m0, viol_rtol, x_norm2, stats)
+        add = price_columns(ops, X, DD, v0, beta, duals, seeded, m0, viol_rtol, x_norm2, stats)
         if (ws.size + add.size) * d <= max_dim:
             ws = np.union1d(ws, add)
     if ws.size:
@@ -351,7 +354,7 @@ def solve_relu_cg(
         obj_c = F.relu_objective(X, y, D, Zc[:, :P], Zc[:, P:], beta)
         if obj_c < best_obj:
             best_obj, best_Z = obj_c, Zc
-        lam = Lam.copy()
+        lam = duals.lam.copy()
         lam[:, ws] = cur.duals
         bc, vc, lam_c = certificate(Zc, lam)
         if bc > best_bound:
@@ -404,7 +407,7 @@ def solve_relu_cg(
             DD,
             v,
             beta,
-            Lam,
+            duals,
             working,
             m_round,
             viol_rtol,
@@ -421,7 +424,7 @@ def solve_relu_cg(
                 slack = (norms <= 1e-6 * max(float(norms.max()), 1e-300)) & (
                     ipm.column_dual_norms() < DROP_DUAL
                 )
-                Lam[:, ws[slack]] = ipm.duals[:, slack]
+                duals.assign(ws[slack], ipm.duals[:, slack])
                 ws = ws[~slack]
             grown = np.union1d(ws, add)
             if grown.size * d > max_dim:
@@ -433,7 +436,7 @@ def solve_relu_cg(
             continue
         if ipm is None:
             stop_reason = "zero optimal"
-            lam_best = Lam
+            lam_best = duals.lam
             break
         # no column is violated: finish the restricted solve and certify
         t0 = time.perf_counter()
@@ -454,7 +457,7 @@ def solve_relu_cg(
             break
         outside = np.ones(2 * P, dtype=bool)
         outside[ws] = False
-        Lam[:, outside] = lam_c[:, outside]
+        duals.assign(np.flatnonzero(outside), lam_c[:, outside])
         if ipm.stalled and ipm.dense_affordable:
             # the Woodbury end game stalled short of the final gap and the certificate is
             # not tight yet: the same restricted solve goes on with the dense solves

@@ -9,7 +9,7 @@ from harness import formulations as F
 from harness.errors import InputError
 from harness.instances import gaussian_instance, make_rng
 from harness.patterns import enumerate_patterns, sample_patterns
-from harness.solvers import SolveResult, pricing
+from harness.solvers import SolveResult, cones, pricing
 from harness.solvers.cones import cone_matrix, polish_cones, project_cone
 from harness.solvers.gated_fista import solve_gated_fista
 from harness.solvers.ipm import soc_div, soc_max_step, soc_nt, soc_prod, soc_scale
@@ -338,14 +338,17 @@ def test_dual_pricing_bounds_are_valid(rng: np.random.Generator) -> None:
         [np.linalg.norm(project_cone(cone_matrix(X, D[:, j]), G[:, j])[0]) for j in range(8)]
     )
     lam0 = np.zeros((60, 8))
-    _, ub_few = dual_fista_certify(ops, G, D, lam0, 0.0, x2, 5)
-    lam, ub = dual_fista_certify(ops, G, D, lam0, 0.0, x2, 5000)
+    _, ub_few, _ = dual_fista_certify(ops, G, D, lam0, 0.0, x2, 5)
+    lam, ub, h = dual_fista_certify(ops, G, D, lam0, 0.0, x2, 5000)
     scale = 1e-12 * float(np.abs(G).max())
     assert np.all(lam >= 0)
     assert np.all(ub >= exact - scale)
     assert np.all(ub_few >= exact - scale)
     assert np.all(ub <= ub_few + scale)
-    np.testing.assert_allclose(ub, F.group_norms(G + X.T @ ((2.0 * D - 1.0) * lam)), rtol=1e-12)
+    np.testing.assert_allclose(
+        ub, F.group_norms(G + X.T @ ((2.0 * D - 1.0) * lam)), rtol=1e-12, atol=scale
+    )
+    np.testing.assert_allclose(h, X.T @ ((2.0 * D - 1.0) * lam), rtol=1e-12, atol=scale)
     np.testing.assert_allclose(ub, exact, rtol=1e-2, atol=1e-8)
 
 
@@ -360,7 +363,7 @@ def test_dual_pricing_blocks_and_column_subsets_agree(rng: np.random.Generator) 
     ops = MaskedProducts(X)
     x2 = float(np.linalg.norm(X, 2) ** 2)
     bad = np.full((40, m), 5.0)  # huge multipliers: a far worse bound than lam = 0
-    lam_all, ub_all = dual_fista_certify(ops, G, D, bad, 0.0, x2, 30)
+    lam_all, ub_all, _ = dual_fista_certify(ops, G, D, bad, 0.0, x2, 30)
     assert np.all(ub_all <= F.group_norms(G) * (1 + 1e-12))
     old = pricing.BLOCK_BYTES
     try:
@@ -379,6 +382,69 @@ def test_dual_pricing_blocks_and_column_subsets_agree(rng: np.random.Generator) 
     np.testing.assert_allclose(Lam[:, cols], lam_all[:, cols], rtol=1e-9, atol=1e-12)
     rest = np.setdiff1d(np.arange(m), cols)
     assert np.all(np.isinf(ub[rest])) and np.all(Lam[:, rest] == 5.0)
+
+
+def test_cached_products_and_single_precision_keep_the_bounds_valid(
+    rng: np.random.Generator,
+) -> None:
+    # the products h_j = A_j^T lam_j kept beside the multipliers equal the direct formula
+    # after every update; iterations in single precision return double-precision bounds
+    # of the multipliers they reach (valid: >= the exact projection), close to the
+    # double-precision iterations' bounds
+    n, d, m = 50, 5, 70
+    X = rng.standard_normal((n, d))
+    D = X @ rng.standard_normal((d, m)) >= 0
+    G = rng.standard_normal((d, m)) * 3
+    ops = MaskedProducts(X)
+    x2 = float(np.linalg.norm(X, 2) ** 2)
+    S = 2.0 * D - 1.0
+
+    def direct(lam: np.ndarray) -> np.ndarray:
+        return X.T @ (S * lam)
+
+    duals = pricing.DualMultipliers(X, D, rng.random((n, m)) - 0.3)
+    np.testing.assert_allclose(duals.h, direct(duals.lam), rtol=1e-12, atol=1e-12)
+    assert np.all(duals.lam >= 0)
+    duals.assign(np.array([3, 9]), rng.random((n, 2)))
+    duals.reset(np.array([4]))
+    np.testing.assert_allclose(duals.h, direct(duals.lam), rtol=1e-12, atol=1e-12)
+    assert not duals.lam[:, 4].any()
+
+    exact = np.array(
+        [np.linalg.norm(project_cone(cone_matrix(X, D[:, j]), G[:, j])[0]) for j in range(m)]
+    )
+    ub64, ub32 = np.full(m, np.inf), np.full(m, np.inf)
+    lam64, lam32 = duals.lam.copy(), duals.lam.copy()
+    h32 = duals.h.copy()
+    cols = np.arange(m)
+    pricing.tighten_bounds(ops, G, D, lam64, ub64, cols, 0.0, x2, 12)
+    pricing.tighten_bounds(ops, G, D, lam32, ub32, cols, 0.0, x2, 12, h32, np.float32)
+    assert lam32.dtype == np.float64 and np.all(lam32 >= 0)
+    np.testing.assert_allclose(h32, direct(lam32), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ub32, F.group_norms(G + direct(lam32)), rtol=1e-12, atol=1e-12)
+    assert np.all(ub32 >= exact - 1e-12 * float(np.abs(G).max()))
+    np.testing.assert_allclose(ub32, ub64, rtol=1e-4, atol=1e-5 * float(np.abs(G).max()))
+
+
+def test_cone_products_and_sparse_prediction_match_the_direct_formulas(
+    rng: np.random.Generator,
+) -> None:
+    n, d, P = 30, 4, 700  # several blocks of columns
+    X = rng.standard_normal((n, d))
+    D = X @ rng.standard_normal((d, P)) >= 0
+    lam, mu = rng.random((n, P)), rng.random((n, P))
+    h_lam, h_mu = cones.cone_products(np.ascontiguousarray(X.T), D, lam, mu)
+    np.testing.assert_allclose(h_lam, X.T @ ((2.0 * D - 1.0) * lam), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(h_mu, X.T @ ((2.0 * D - 1.0) * mu), rtol=1e-12, atol=1e-12)
+    W = np.zeros((d, P))
+    W[:, [5, 300, 699]] = rng.standard_normal((d, 3))  # sparse: only these columns enter
+    np.testing.assert_allclose(
+        F.gated_predict(X, D, W), np.einsum("np,np->n", D, X @ W), rtol=1e-12, atol=1e-12
+    )
+    W = rng.standard_normal((d, P))  # dense
+    np.testing.assert_allclose(
+        F.gated_predict(X, D, W), np.einsum("np,np->n", D, X @ W), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_gated_objective_target_stops_early() -> None:
