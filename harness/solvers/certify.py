@@ -87,17 +87,50 @@ def relu_certificate(
     value cannot lower the maximum any more. Returns the bound and the multipliers used.
     """
     n, P = D.shape
-    lam = np.zeros((n, P)) if lam is None else np.maximum(lam, 0.0)
-    mu = np.zeros((n, P)) if mu is None else np.maximum(mu, 0.0)
+    if lam is None and mu is None:
+        bound, M = relu_certificate_columns(X, y, D, v, beta, None)
+    else:
+        both = np.concatenate(
+            [np.zeros((n, P)) if m is None else m for m in (lam, mu)], axis=1
+        )  # a copy of ours: clamped in place
+        bound, M = relu_certificate_columns(X, y, D, v, beta, both, own=True)
+    return bound, M[:, :P], M[:, P:]
+
+
+def relu_certificate_columns(
+    X: FloatArray,
+    y: FloatArray,
+    D: BoolArray,
+    v: FloatArray,
+    beta: float,
+    multipliers: FloatArray | None,
+    replace: tuple[np.ndarray, FloatArray] | None = None,
+    own: bool = False,
+) -> tuple[float, FloatArray]:
+    """:func:`relu_certificate` with the multipliers of all ``2P`` columns in one (n, 2P) array.
+
+    ``replace = (cols, values)`` uses ``values`` for the columns ``cols`` instead (the
+    caller's array is not changed: one clamped copy is made, unless ``own`` hands the
+    array over to be clamped and modified in place; the products run on cache-sized
+    blocks of it, :func:`harness.solvers.cones.cone_products`). Returns the bound and the
+    multipliers used, (n, 2P).
+    """
+    n, P = D.shape
+    if multipliers is None:
+        M = np.zeros((n, 2 * P))
+    elif own:
+        M = np.maximum(multipliers, 0.0, out=multipliers)
+    else:
+        M = np.maximum(multipliers, 0.0)
+    if replace is not None:
+        M[:, replace[0]] = np.maximum(replace[1], 0.0)
     XT = np.ascontiguousarray(X.T)
-    base = XT @ (D * v[:, None])
-    G = np.concatenate([base, -base], axis=1)
-    M = np.concatenate([lam, mu], axis=1)
-    h_lam, h_mu = cone_products(XT, D, lam, mu)
+    base, h_lam, h_mu = cone_products(XT, D, M[:, :P], M[:, P:], masked=v)
     h_lam += base
     h_mu -= base
-    norms = F.group_norms(np.concatenate([h_lam, h_mu], axis=1))
-    raw = F.group_norms(G)
+    norms = np.concatenate([F.group_norms(h_lam), F.group_norms(h_mu)])
+    raw_half = F.group_norms(base)
+    raw = np.concatenate([raw_half, raw_half])
     worse = raw < norms  # multipliers worse than none (lam = 0 is always valid)
     if worse.any():
         M[:, worse] = 0.0
@@ -106,14 +139,15 @@ def relu_certificate(
     for j in np.argsort(-norms, kind="stable"):
         if norms[j] <= max(beta, exact):
             break
-        proj, m_j = project_cone(cone_matrix(X, D[:, j % P]), G[:, j])
+        g_j = base[:, j] if j < P else -base[:, j - P]
+        proj, m_j = project_cone(cone_matrix(X, D[:, j % P]), g_j)
         p_j = float(np.linalg.norm(proj))
         if p_j < norms[j]:
             norms[j] = p_j
             M[:, j] = m_j
         exact = max(exact, float(norms[j]))
     bound = scaled_dual_value(float(v @ y), float(v @ v), float(norms.max()), beta)
-    return bound, M[:, :P], M[:, P:]
+    return bound, M
 
 
 def ridge_dual_bound(

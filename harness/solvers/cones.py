@@ -37,20 +37,27 @@ def float_signs(D: BoolArray) -> FloatArray:
     return S
 
 
-def cone_products(XT: FloatArray, D: BoolArray, *lams: FloatArray) -> list[FloatArray]:
+def cone_products(
+    XT: FloatArray, D: BoolArray, *lams: FloatArray, masked: FloatArray | None = None
+) -> list[FloatArray]:
     """``A_i^T lam_i = X^T ((2 D_i - 1) * lam_i)`` for every column, for each (n, P) ``lam``.
 
     Runs on blocks of columns whose (n, block) arrays fit in cache, the signs of a block
     made once for all the ``lams``: no (n, P) float copy of the patterns or of a signed
-    ``lam`` is formed. Returns one (d, P) array per ``lam``.
+    ``lam`` is formed. Returns one (d, P) array per ``lam``, preceded, when a vector
+    ``masked`` (n,) is given, by the masked products ``X^T D_i masked`` (d, P).
     """
     n, P = D.shape
-    outs = [np.empty((XT.shape[0], P)) for _ in lams]
+    outs = [np.empty((XT.shape[0], P)) for _ in range(len(lams) + (masked is not None))]
     width = max(32, CONE_BLOCK_BYTES // (8 * max(n, 1)))
     for lo in range(0, P, width):
         b = slice(lo, min(lo + width, P))
         S = float_signs(D[:, b])
-        for lam, out in zip(lams, outs, strict=True):
+        k = 0
+        if masked is not None:
+            outs[0][:, b] = XT @ (np.asarray(D[:, b]) * masked[:, None])
+            k = 1
+        for lam, out in zip(lams, outs[k:], strict=True):
             S_lam = S * lam[:, b]
             out[:, b] = XT @ S_lam
     return outs

@@ -65,6 +65,13 @@ class DualMultipliers:
         self.lam[:, cols] = np.maximum(values, 0.0)
         self._products(cols)
 
+    def adopt(self, lam: FloatArray) -> None:
+        """Take ``lam`` (n, m), clamped at zero, as the multipliers of every column (no copy
+        when it is column-major) and recompute all products."""
+        self.lam = np.asfortranarray(lam)
+        np.maximum(self.lam, 0.0, out=self.lam)
+        (self.h,) = cone_products(self.XT, self.DD, self.lam)
+
     def reset(self, cols: IntArray) -> None:
         """Multipliers zero (the always valid ``lam = 0``) for ``cols``."""
         self.lam[:, cols] = 0.0

@@ -53,7 +53,7 @@ from harness import formulations as F
 from harness.errors import InputError
 from harness.formulations import BoolArray, FloatArray
 from harness.resources import memory_budget
-from harness.solvers.certify import build_result, relu_certificate
+from harness.solvers.certify import build_result, relu_certificate_columns
 from harness.solvers.common import (
     DEFAULT_TOL,
     WarmStart,
@@ -339,10 +339,11 @@ def solve_relu_cg(
     if ws.size:
         ipm = build(ws, start=start)
 
-    def certificate(Zc: FloatArray, lam: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+    def certificate(Zc: FloatArray, ws_duals: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        # the pricing multipliers, with the working set's from the restricted solve
         vc = y - F.gated_predict(X, D, Zc[:, :P] - Zc[:, P:])
-        bc, lam_u, mu_v = relu_certificate(X, y, D, vc, beta, lam[:, :P], lam[:, P:])
-        return bc, vc, np.concatenate([lam_u, mu_v], axis=1)
+        bc, lam_c = relu_certificate_columns(X, y, D, vc, beta, duals.lam, (ws, ws_duals))
+        return bc, vc, lam_c
 
     def certify(cur: WorkingSetIPM, try_newton: bool) -> FloatArray:
         """Polish the restricted solution onto the cones, bound it; returns multipliers."""
@@ -354,9 +355,7 @@ def solve_relu_cg(
         obj_c = F.relu_objective(X, y, D, Zc[:, :P], Zc[:, P:], beta)
         if obj_c < best_obj:
             best_obj, best_Z = obj_c, Zc
-        lam = duals.lam.copy()
-        lam[:, ws] = cur.duals
-        bc, vc, lam_c = certificate(Zc, lam)
+        bc, vc, lam_c = certificate(Zc, cur.duals)
         if bc > best_bound:
             best_bound, v_best, lam_best = bc, vc, lam_c
         stats["certificate_s"] += time.perf_counter() - t0
@@ -379,10 +378,10 @@ def solve_relu_cg(
                 obj_n = F.relu_objective(X, y, D, Zn[:, :P], Zn[:, P:], beta)
                 if obj_n < best_obj:
                     best_obj, best_Z = obj_n, Zn
-                lam_n = lam.copy()
+                ws_n = cur.duals.copy()
                 keep = F.group_norms(out[0]) > 0
-                lam_n[:, ws[keep]] = out[1][:, keep]
-                bn, vn, lam_n = certificate(Zn, lam_n)
+                ws_n[:, keep] = out[1][:, keep]
+                bn, vn, lam_n = certificate(Zn, ws_n)
                 if bn > best_bound:
                     best_bound, v_best, lam_best = bn, vn, lam_n
             stats["newton_s"] += time.perf_counter() - t0
@@ -455,9 +454,9 @@ def solve_relu_cg(
         if gap_ok(best_obj, best_bound, tol):
             stop_reason = "gap+feasibility"
             break
-        outside = np.ones(2 * P, dtype=bool)
-        outside[ws] = False
-        duals.assign(np.flatnonzero(outside), lam_c[:, outside])
+        # the certificate's multipliers (exact where they set its scaling) price the next
+        # round; those of the working set are not read while it holds them
+        duals.adopt(lam_c)
         if ipm.stalled and ipm.dense_affordable:
             # the Woodbury end game stalled short of the final gap and the certificate is
             # not tight yet: the same restricted solve goes on with the dense solves
