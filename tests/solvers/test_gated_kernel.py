@@ -92,13 +92,46 @@ def test_a_reused_factor_equals_a_fresh_one_at_another_beta() -> None:
     reused = KernelSystems(X, y, D, 0.2 * bmax, cache).factor(theta)
     fresh = KernelSystems(X, y, D, 0.2 * bmax, None).factor(theta)
     assert reused.alpha is cache["last"].alpha
+    np.testing.assert_allclose(reused.alpha, fresh.alpha, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(reused.value, fresh.value, rtol=1e-12)
     assert reused.value != cache["last"].value
+    # the Newton matrix is that of the factorisation behind the last point: its own, or,
+    # for a point evaluated by CG (KernelSystems.refine), that of the nearby point used
+    base = cache["last"].base
+    exact = fresh if base is None else KernelSystems(X, y, D, 0.2 * bmax, None).factor(base.theta)
     G = X.T @ (D * fresh.alpha[:, None])
     free = np.arange(D.shape[1])
     np.testing.assert_allclose(
-        reused.hessian(D * (X @ G), free, G), fresh.hessian(D * (X @ G), free, G), rtol=1e-8
+        reused.hessian(D * (X @ G), free, G), exact.hessian(D * (X @ G), free, G), rtol=1e-8
     )
+
+
+def test_refined_point_equals_its_factorisation_or_is_refused() -> None:
+    # CG preconditioned with the factorisation at a nearby theta gives alpha and f of the
+    # new point to the factorisation's accuracy (both matrix-product routes); far away it
+    # does not converge within REFINE_ITERS and says so (None: the solver factorises)
+    X, y, D = _instance(3, 50, 3, 30, "gaussian")
+    beta = 0.1 * F.beta_max(X, y, D)
+    theta = solve_gated_kernel(X, y, D, beta, tol=TOL).extra["theta"]
+    rng = np.random.default_rng(0)
+    for use_kernel in (False, True):
+        sys_ = KernelSystems(X, y, D, beta, None)
+        if use_kernel:
+            sys_.cache["G"] = X @ X.T  # makes the formed S the cheaper product here
+        near = sys_.factor(theta)
+        close = theta * (1.0 + 1e-4 * rng.standard_normal(theta.size))
+        ref = KernelSystems(X, y, D, beta, None).factor(close)
+        out = sys_.refine(near, close, near.alpha)
+        assert out is not None and out.base is near and sys_.n_refined == 1
+        np.testing.assert_allclose(out.alpha, ref.alpha, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(out.value, ref.value, rtol=1e-12)
+        # a refined point refines again from the same factorisation
+        again = sys_.refine(out, close * (1 + 1e-5), out.alpha)
+        assert again is not None and again.base is near
+    far = np.where(theta > 0, 50.0 * theta, 1.0)
+    sys_ = KernelSystems(X, y, D, beta, None)
+    assert sys_.refine(sys_.factor(theta), far, y) is None
+    assert sys_.n_refined == 0
 
 
 def test_warm_starts_reach_the_same_optimum() -> None:
