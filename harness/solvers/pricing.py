@@ -66,10 +66,10 @@ class DualMultipliers:
         self._products(cols)
 
     def adopt(self, lam: FloatArray) -> None:
-        """Take ``lam`` (n, m), clamped at zero, as the multipliers of every column (no copy
-        when it is column-major) and recompute all products."""
-        self.lam = np.asfortranarray(lam)
-        np.maximum(self.lam, 0.0, out=self.lam)
+        """``lam`` (n, m), clamped at zero, as the multipliers of every column (one copy:
+        the caller may keep ``lam``, e.g. as a record's multipliers); all products anew."""
+        self.lam = np.empty(lam.shape, order="F")
+        np.maximum(lam, 0.0, out=self.lam)
         (self.h,) = cone_products(self.XT, self.DD, self.lam)
 
     def reset(self, cols: IntArray) -> None:

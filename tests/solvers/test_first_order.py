@@ -409,6 +409,14 @@ def test_cached_products_and_single_precision_keep_the_bounds_valid(
     duals.reset(np.array([4]))
     np.testing.assert_allclose(duals.h, direct(duals.lam), rtol=1e-12, atol=1e-12)
     assert not duals.lam[:, 4].any()
+    kept = np.asfortranarray(rng.random((n, m)) - 0.2)  # e.g. a record's multipliers
+    before = kept.copy()
+    duals.adopt(kept)
+    np.testing.assert_array_equal(duals.lam, np.maximum(kept, 0.0))
+    np.testing.assert_allclose(duals.h, direct(duals.lam), rtol=1e-12, atol=1e-12)
+    duals.reset(np.arange(m))
+    duals.assign(np.array([0]), np.ones((n, 1)))
+    np.testing.assert_array_equal(kept, before)  # the caller's array is untouched
 
     exact = np.array(
         [np.linalg.norm(project_cone(cone_matrix(X, D[:, j]), G[:, j])[0]) for j in range(m)]
