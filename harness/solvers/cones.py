@@ -29,9 +29,9 @@ def sign_bytes(D: BoolArray) -> np.ndarray:
 CONE_BLOCK_BYTES = 256 * 1024
 
 
-def float_signs(D: BoolArray) -> FloatArray:
-    """The cone signs ``2 D - 1`` of a block as float64 (cast in place: no temporaries)."""
-    S: FloatArray = np.asarray(D, dtype=np.bool_).astype(np.float64)
+def float_signs(D: BoolArray, dtype: type = np.float64) -> FloatArray:
+    """The cone signs ``2 D - 1`` of a block as floats (cast in place: no temporaries)."""
+    S: FloatArray = np.asarray(D, dtype=np.bool_).astype(dtype)
     S *= 2.0
     S -= 1.0
     return S

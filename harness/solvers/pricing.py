@@ -9,6 +9,7 @@ tighten the bounds of many columns at once and exact NNLS projections settle the
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -124,22 +125,23 @@ def dual_fista_certify(
         H[:, worse] = 0.0
         ub[worse] = raw[worse]
     live = np.flatnonzero(ub > beta)
-    inv_L = 1.0 / x_norm2
+    # Python floats: a NumPy float64 scalar would make every float32 step a mixed-precision
+    # one (cast to double and back)
+    inv_L = float(1.0 / x_norm2)
     it = 0
     while live.size and it < n_iter:
         whole = live.size == best.shape[1]
         Gl = G if whole else G[:, live]
-        Sl = float_signs(Dc if whole else np.asarray(Dc)[:, live])
-        lam = best.copy() if whole else best[:, live]
-        Gk, Sk = Gl, Sl
-        if single:
-            Gk, Sk, lam = Gl.astype(dtype), Sl.astype(dtype), lam.astype(dtype)
+        Sk = float_signs(Dc if whole else np.asarray(Dc)[:, live], dtype)
+        # row-major working arrays, like the signs (mixed layouts make every step strided)
+        lam: np.ndarray = (best if whole else best[:, live]).astype(dtype, order="C")
+        Gk = Gl.astype(dtype, order="C") if single else Gl
         lam_prev, Y, T, step = (np.empty_like(lam) for _ in range(4))
         U = np.empty_like(Gk)
         t_k = 1.0
         for k in range(min(20, n_iter - it)):
             it += 1
-            t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_k * t_k))
+            t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t_k * t_k))
             if k == 0:
                 Yk = lam
             else:
@@ -168,10 +170,11 @@ def dual_fista_certify(
                 t_next = 1.0
             lam_prev, lam, step = lam, step, lam_prev
             t_k = t_next
+        # the bound at the multipliers reached, in double precision (a float32 value and
+        # its product with a sign are exact in float64)
+        np.multiply(lam, Sk, out=T)
         if single:
-            lam = lam.astype(np.float64)
-            T = np.empty_like(lam)
-        np.multiply(lam, Sl, out=T)
+            lam, T = lam.astype(np.float64), T.astype(np.float64)
         Hl = ops.adjoint(T)
         ub_l = F.group_norms(Gl + Hl)
         better = ub_l < ub[live]
