@@ -9,7 +9,7 @@ from harness import formulations as F
 from harness.errors import InputError
 from harness.instances import gaussian_instance, make_rng
 from harness.patterns import enumerate_patterns, sample_patterns
-from harness.solvers import SolveResult, cones, pricing
+from harness.solvers import SolveResult, certify, cones, pricing
 from harness.solvers.cones import cone_matrix, polish_cones, project_cone
 from harness.solvers.gated_fista import solve_gated_fista
 from harness.solvers.ipm import soc_div, soc_max_step, soc_nt, soc_prod, soc_scale
@@ -466,6 +466,37 @@ def test_gated_objective_target_stops_early() -> None:
     # stopped before its certificate: not usable for verdicts, bound still valid
     assert early.status == "inaccurate"
     assert early.dual_bound is not None and early.dual_bound <= full.objective + 1e-12
+
+
+def test_relu_certificate_tightens_a_valid_bound_and_leaves_the_callers_arrays(
+    rng: np.random.Generator,
+) -> None:
+    # the certificate of (3): at least the plain weak-duality bound of the multipliers it
+    # is given, equal to that bound of the multipliers it returns, below the optimum; the
+    # (n, 2P) form with columns replaced equals the split form on the replaced arrays and
+    # changes neither array it is given
+    X, y, D = _instance(2, 40, 4, 25, "planted")
+    n, P = D.shape
+    beta = 0.3 * F.beta_max(X, y, D)
+    ref = solve_relu_reference(X, y, D, beta)
+    assert ref.ok
+    v = y - F.gated_predict(X, D, ref.variables["U"] - ref.variables["V"])
+    lam, mu = rng.random((n, P)), rng.random((n, P))  # valid and poor
+    plain = F.relu_dual_bound(X, y, D, v, beta, lam, mu)
+    bound, lam_b, mu_b = certify.relu_certificate(X, y, D, v, beta, lam, mu)
+    assert plain <= bound <= ref.objective * (1 + 1e-7)
+    assert bound > plain + 1e-3 * abs(plain)  # the exact re-projections matter here
+    assert bound == pytest.approx(F.relu_dual_bound(X, y, D, v, beta, lam_b, mu_b), rel=1e-9)
+    both = np.concatenate([lam, mu], axis=1)
+    kept = both.copy()
+    cols, vals = np.array([1, P + 3]), rng.random((n, 2))
+    b_cols, M = certify.relu_certificate_columns(X, y, D, v, beta, both, (cols, vals))
+    np.testing.assert_array_equal(both, kept)
+    lam2, mu2 = lam.copy(), mu.copy()
+    lam2[:, 1], mu2[:, 3] = vals[:, 0], vals[:, 1]
+    b_split, lam_s, mu_s = certify.relu_certificate(X, y, D, v, beta, lam2, mu2)
+    assert b_cols == pytest.approx(b_split, rel=1e-12)
+    np.testing.assert_allclose(M, np.concatenate([lam_s, mu_s], axis=1), rtol=1e-12, atol=1e-14)
 
 
 def test_polish_cones_projects_exactly(rng: np.random.Generator) -> None:
