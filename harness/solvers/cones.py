@@ -25,8 +25,14 @@ def sign_bytes(D: BoolArray) -> np.ndarray:
     return signs
 
 
-#: Bytes of one (n, block) float array in the blocked cone products (fits in cache).
-CONE_BLOCK_BYTES = 256 * 1024
+#: Bytes of one (n, block) float array in the blocked column loops (fits in cache): the
+#: cone products here and the pricing iterations (:mod:`harness.solvers.pricing`).
+BLOCK_BYTES = 256 * 1024
+
+
+def block_columns(n: int) -> int:
+    """Columns per block of the blocked column loops: an (n, block) float array of ~256 KiB."""
+    return max(32, BLOCK_BYTES // (8 * max(n, 1)))
 
 
 def float_signs(D: BoolArray, dtype: type = np.float64) -> FloatArray:
@@ -49,7 +55,7 @@ def cone_products(
     """
     n, P = D.shape
     outs = [np.empty((XT.shape[0], P)) for _ in range(len(lams) + (masked is not None))]
-    width = max(32, CONE_BLOCK_BYTES // (8 * max(n, 1)))
+    width = block_columns(n)
     for lo in range(0, P, width):
         b = slice(lo, min(lo + width, P))
         S = float_signs(D[:, b])

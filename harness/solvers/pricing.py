@@ -16,7 +16,13 @@ import numpy as np
 
 from harness import formulations as F
 from harness.formulations import BoolArray, FloatArray
-from harness.solvers.cones import cone_matrix, cone_products, float_signs, project_cone
+from harness.solvers.cones import (
+    block_columns,
+    cone_matrix,
+    cone_products,
+    float_signs,
+    project_cone,
+)
 from harness.solvers.masked import MaskedProducts
 
 #: Batched dual iterations that tighten the pricing bounds before ranking / certifying.
@@ -33,9 +39,6 @@ RANK_DTYPE: type = np.float32
 #: working set, all of them enter at once (see :func:`price_columns`).
 FLOOD_SATURATION = 0.95
 FLOOD_MIN_SHARE = 0.25
-#: Bytes of one (n, block) float array in the blocked dual iterations (fits in cache).
-BLOCK_BYTES = 256 * 1024
-
 IntArray = np.ndarray
 
 
@@ -229,11 +232,6 @@ def tighten_bounds(
         )
         if H is not None:
             H[:, b] = Hb
-
-
-def block_columns(n: int) -> int:
-    """Columns per block of :func:`tighten_bounds`: an (n, block) float array of ~256 KiB."""
-    return max(32, BLOCK_BYTES // (8 * max(n, 1)))
 
 
 def price_columns(

@@ -365,14 +365,14 @@ def test_dual_pricing_blocks_and_column_subsets_agree(rng: np.random.Generator) 
     bad = np.full((40, m), 5.0)  # huge multipliers: a far worse bound than lam = 0
     lam_all, ub_all, _ = dual_fista_certify(ops, G, D, bad, 0.0, x2, 30)
     assert np.all(ub_all <= F.group_norms(G) * (1 + 1e-12))
-    old = pricing.BLOCK_BYTES
+    old = cones.BLOCK_BYTES
     try:
-        pricing.BLOCK_BYTES = 8 * 40 * 32  # blocks of 32 columns (the smallest width)
+        cones.BLOCK_BYTES = 8 * 40 * 32  # blocks of 32 columns (the smallest width)
         assert pricing.block_columns(40) == 32
         Lam_b, ub_b = bad.copy(), np.full(m, np.inf)
         pricing.tighten_bounds(ops, G, D, Lam_b, ub_b, np.arange(m)[::-1], 0.0, x2, 30)
     finally:
-        pricing.BLOCK_BYTES = old
+        cones.BLOCK_BYTES = old
     np.testing.assert_allclose(ub_b, ub_all, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(Lam_b, lam_all, rtol=1e-9, atol=1e-12)
     cols = np.array([7, 3, 41, 12])
