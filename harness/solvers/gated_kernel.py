@@ -153,6 +153,8 @@ class KernelSystems:
         self.n_factor = 0
         self.n_reused = 0
         self.n_refined = 0
+        #: CG evaluations by the route of their products with S (see :meth:`refine`).
+        self.refine_routes: dict[str, int] = {"columns": 0, "formed": 0}
         self.forms: dict[str, int] = {"kernel": 0, "feature": 0}
 
     def feasible(self, support: np.ndarray) -> bool:
@@ -198,15 +200,16 @@ class KernelSystems:
         Ds, ts = self.Df[:, support], theta[support]
         n, k = self.n, support.size
         # products with S: through the support's columns (2 n d k each), or S formed
-        # once as in the kernel form (n^2 k) and then n^2 each, whichever costs less
+        # once as in the kernel form (n^2 k, plus n^2 d for X X^T unless cached) and then
+        # n^2 each, whichever costs less over REFINE_ITERS products
+        gram = 0 if self.cache["G"] is not None else n * n * self.d
         S_full: FloatArray | None = None
-        if (self.cache["G"] is not None or n * n <= 2 * n * self.d * REFINE_ITERS) and (
-            n * n * k + REFINE_ITERS * n * n < 2 * REFINE_ITERS * n * self.d * k
-        ):
+        if gram + n * n * k + REFINE_ITERS * n * n < 2 * REFINE_ITERS * n * self.d * k:
             if self.cache["G"] is None:
                 self.cache["G"] = self.X @ self.X.T
             S_full = self.cache["G"] * ((Ds * ts) @ Ds.T)
             S_full[np.diag_indices(n)] += 1.0
+        self.refine_routes["columns" if S_full is None else "formed"] += 1
 
         def S(u: FloatArray) -> FloatArray:
             if S_full is not None:

@@ -108,16 +108,16 @@ def test_a_reused_factor_equals_a_fresh_one_at_another_beta() -> None:
 
 def test_refined_point_equals_its_factorisation_or_is_refused() -> None:
     # CG preconditioned with the factorisation at a nearby theta gives alpha and f of the
-    # new point to the factorisation's accuracy (both matrix-product routes); far away it
-    # does not converge within REFINE_ITERS and says so (None: the solver factorises)
-    X, y, D = _instance(3, 50, 3, 30, "gaussian")
-    beta = 0.1 * F.beta_max(X, y, D)
-    theta = solve_gated_kernel(X, y, D, beta, tol=TOL).extra["theta"]
+    # new point to the factorisation's accuracy, by both routes of its products with S
+    # (the support's columns at d = 3; S formed once at d = 30 > n / 2); far away it does
+    # not converge within REFINE_ITERS and says so (None: the solver factorises)
     rng = np.random.default_rng(0)
-    for use_kernel in (False, True):
+    routes = []
+    for case in ((3, 50, 3, 30, "gaussian", 0.1), (22, 40, 30, 12, "planted", 0.05)):
+        X, y, D = _instance(*case[:5])
+        beta = case[5] * F.beta_max(X, y, D)
+        theta = solve_gated_kernel(X, y, D, beta, tol=TOL).extra["theta"]
         sys_ = KernelSystems(X, y, D, beta, None)
-        if use_kernel:
-            sys_.cache["G"] = X @ X.T  # makes the formed S the cheaper product here
         near = sys_.factor(theta)
         close = theta * (1.0 + 1e-4 * rng.standard_normal(theta.size))
         ref = KernelSystems(X, y, D, beta, None).factor(close)
@@ -125,13 +125,15 @@ def test_refined_point_equals_its_factorisation_or_is_refused() -> None:
         assert out is not None and out.base is near and sys_.n_refined == 1
         np.testing.assert_allclose(out.alpha, ref.alpha, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(out.value, ref.value, rtol=1e-12)
+        routes.append(max(sys_.refine_routes, key=sys_.refine_routes.__getitem__))
         # a refined point refines again from the same factorisation
         again = sys_.refine(out, close * (1 + 1e-5), out.alpha)
         assert again is not None and again.base is near
-    far = np.where(theta > 0, 50.0 * theta, 1.0)
-    sys_ = KernelSystems(X, y, D, beta, None)
-    assert sys_.refine(sys_.factor(theta), far, y) is None
-    assert sys_.n_refined == 0
+        far = np.where(theta > 0, 50.0 * theta, 1.0)
+        sys_ = KernelSystems(X, y, D, beta, None)
+        assert sys_.refine(sys_.factor(theta), far, y) is None
+        assert sys_.n_refined == 0
+    assert routes == ["columns", "formed"]
 
 
 def test_warm_starts_reach_the_same_optimum() -> None:
