@@ -22,6 +22,16 @@ IntArray = np.ndarray
 WOODBURY_RATIO = 0.5
 #: Iterative-refinement steps of a Woodbury solve against the exact Newton matrix.
 WOODBURY_REFINE = 20
+#: One step of iterative refinement on the whole Newton (KKT) system follows each solve
+#: unless its residual is already below ``KKT_REFINE_RTOL`` of the right-hand side
+#: (max-norms) while the relative gap is above ``KKT_SKIP_GAP``; closer to the optimum
+#: the iterates' residuals must fall to 1e-2 of the gap (:meth:`WorkingSetIPM._step`), so
+#: every solve is refined there. Measured with a development script (n = 500, d = 20,
+#: P = 100 at 0.1 / 0.02 / 0.005 beta_max; n = 160, d = 40, P = 5 000 at 0.1 beta_max):
+#: residuals below 1e-10 in 75-84 % of the solves, the skipped corrections at most 4e-10
+#: of the direction.
+KKT_REFINE_RTOL = 1e-10
+KKT_SKIP_GAP = 1e-6
 #: Relative diagonal shift of the Woodbury blocks (rounding level; refined away).
 BLOCK_SHIFT = 1e-14
 #: A Woodbury step shorter than this hands the rest to the dense solves ...
@@ -198,6 +208,8 @@ class WorkingSetIPM:
         self.n_iter = 0
         self.n_woodbury = 0
         self.n_stall = 0
+        #: Newton solves returned without the KKT refinement step (``KKT_REFINE_RTOL``).
+        self.n_unrefined = 0
         self.rel_gap = np.inf
         self.failed = False
         #: Return from :meth:`run` at a Woodbury stall instead of switching to the dense
@@ -513,7 +525,15 @@ class WorkingSetIPM:
         def solve(bsl: FloatArray, bsq: FloatArray) -> tuple[FloatArray, ...]:
             rhs = (-rx_w, -rx_t, -rz_l, -rz_q, bsl, bsq)
             sol = solve0(*rhs)
-            corr = solve0(*residual(sol, rhs))
+            kkt_res = residual(sol, rhs)
+            scale = max(float(np.abs(a).max()) for a in rhs)
+            if (
+                self.rel_gap >= KKT_SKIP_GAP
+                and max(float(np.abs(a).max()) for a in kkt_res) <= KKT_REFINE_RTOL * scale
+            ):
+                self.n_unrefined += 1
+                return sol
+            corr = solve0(*kkt_res)
             return tuple(a + c for a, c in zip(sol, corr))
 
         def max_step(sol: tuple[FloatArray, ...]) -> float:

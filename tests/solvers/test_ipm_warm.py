@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from harness import formulations as F
 from harness.instances import gaussian_instance, make_rng
@@ -112,3 +113,46 @@ def test_beta_path_first_round_starts_from_the_previous_solution() -> None:
     assert warm.extra["round_iters"][0] < cold.extra["round_iters"][0]
     assert warm.extra["round_sizes"][0] > cold.extra["round_sizes"][0]  # priced first
     assert warm.n_iter < cold.n_iter
+
+
+def test_kkt_refinement_is_skipped_only_where_it_cannot_matter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the same restricted solve with the KKT refinement always on, with the default rule
+    # and with the gap guard raised to 1e-3: same iterations and optimum; the default skips
+    # the refinement in some solves (residual already below KKT_REFINE_RTOL), the raised
+    # guard only at gaps above it, and in fewer solves
+    import harness.solvers.ipm as ipm
+
+    rng = np.random.default_rng(5)
+    n, d, k = 60, 4, 8
+    X = rng.standard_normal((n, d))
+    y = rng.standard_normal(n)
+    Dc = (X @ rng.standard_normal((d, k)) >= 0).astype(np.float64)
+    sig = np.where(rng.random(k) < 0.5, 1.0, -1.0)
+    xs = float(np.linalg.norm(X, 2))
+
+    def run(rtol: float, guard: float) -> tuple[WorkingSetIPM, list[float]]:
+        monkeypatch.setattr(ipm, "KKT_REFINE_RTOL", rtol)
+        monkeypatch.setattr(ipm, "KKT_SKIP_GAP", guard)
+        m = WorkingSetIPM(X, y, 0.05, Dc, sig, xs, None)
+        gaps: list[float] = []
+        while True:
+            before = m.n_unrefined
+            state = m._step(1e-8)
+            if m.n_unrefined > before:
+                gaps.append(m.rel_gap)  # the gap at which this step's solves ran
+            if state != "continue":
+                assert state == "converged"
+                return m, gaps
+
+    rtol, guard = ipm.KKT_REFINE_RTOL, ipm.KKT_SKIP_GAP
+    always, _ = run(0.0, guard)
+    default, _ = run(rtol, guard)
+    guarded, guarded_gaps = run(rtol, 1e-3)
+    assert always.n_unrefined == 0
+    assert default.n_unrefined > guarded.n_unrefined > 0
+    assert min(guarded_gaps) >= 1e-3
+    for m in (default, guarded):
+        assert m.n_iter == always.n_iter
+        np.testing.assert_allclose(m.W, always.W, rtol=1e-7, atol=1e-9)
