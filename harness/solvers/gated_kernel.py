@@ -415,15 +415,16 @@ def newton_step(H: FloatArray, grad: FloatArray, x: FloatArray) -> FloatArray:
 
     The bound-constrained Newton model solved exactly, as a nonnegative least-squares
     problem in ``z = x + p``: ``H = R^T R`` and ``min ||R z - b||`` over ``z >= 0`` with
-    ``R^T b = H x - grad`` (Lawson-Hanson, ``scipy.optimize.nnls``). Unlike a projected
-    Newton step, gates leave or enter the support only when the model asks for it.
+    ``R^T b = H x - grad`` (Lawson-Hanson, its optimality conditions checked:
+    :func:`harness.solvers.nnls.nnls_checked`). Unlike a projected Newton step, gates
+    leave or enter the support only when the model asks for it.
     """
-    from scipy.optimize import nnls
+    from harness.solvers.nnls import nnls_checked
 
     try:
         R = scipy.linalg.cholesky(H, lower=False, check_finite=False)
         b = scipy.linalg.solve_triangular(R, H @ x - grad, trans="T", check_finite=False)
-        z, _ = nnls(R, b, maxiter=50 * max(x.size, 1))
+        z = nnls_checked(R, b, maxiter=50 * max(x.size, 1))
         out: FloatArray = z - x
         return out
     except (np.linalg.LinAlgError, ValueError, RuntimeError):

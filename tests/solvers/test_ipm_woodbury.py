@@ -56,15 +56,18 @@ def test_woodbury_solve_matches_dense(singular: bool) -> None:
     np.testing.assert_allclose(x_w, x_d, rtol=1e-7, atol=1e-9 * float(np.abs(x_d).max()))
 
 
-def _forced_stall_solve(monkeypatch: pytest.MonkeyPatch) -> tuple[SolveResult, SolveResult]:
+def _forced_stall_solve(
+    monkeypatch: pytest.MonkeyPatch, newton: bool = True
+) -> tuple[SolveResult, SolveResult]:
     """Every step after the gap falls below 1e-2 counts as a Woodbury stall; the fast
-    solve (tol 1e-9) and Clarabel on one small tiny-beta case."""
+    solve (tol 1e-9; ``newton``: the active-set crossover at the stall) and Clarabel on
+    one small tiny-beta case."""
     monkeypatch.setattr(ipm, "STALL_STEP", 2.0)
     monkeypatch.setattr(ipm, "STALL_GAP", 1e-2)
     inst = gaussian_instance(30, 4, 4, labels="planted", width=4, noise=0.1)
     D = sample_patterns(inst.X, 40, make_rng(104)).D
     beta = 1e-3 * F.beta_max(inst.X, inst.y, D)
-    res = solve_relu_cg(inst.X, inst.y, D, beta, tol=1e-9)
+    res = solve_relu_cg(inst.X, inst.y, D, beta, tol=1e-9, newton=newton)
     return res, solve_relu_reference(inst.X, inst.y, D, beta)
 
 
@@ -84,9 +87,10 @@ def test_unaffordable_dense_solves_are_not_used_at_a_stall(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the same forced stalls with dense solves never worth their cost: neither the dense
-    # continuation nor the cold dense retry runs; the solve stops at the stall with
-    # certified bounds on the Clarabel optimum and says it is inaccurate (the forced
-    # stall comes long before the 1e-9 gap)
+    # continuation nor the cold dense retry runs; without the active-set crossover (which
+    # can certify from the stalled point) the solve stops at the stall with certified
+    # bounds on the Clarabel optimum and says it is inaccurate (the forced stall comes
+    # long before the 1e-9 gap)
     monkeypatch.setattr(ipm, "DENSE_COST_RATIO", 0.0)
     monkeypatch.setattr(ipm, "DENSE_CHEAP_DIM", 0)
     monkeypatch.setattr(WorkingSetIPM, "resume_dense", lambda self: pytest.fail("resumed"))
@@ -97,7 +101,7 @@ def test_unaffordable_dense_solves_are_not_used_at_a_stall(
         init(self, *args, woodbury=woodbury)  # type: ignore[arg-type]
 
     monkeypatch.setattr(WorkingSetIPM, "__init__", no_dense_retry)
-    res, ref = _forced_stall_solve(monkeypatch)
+    res, ref = _forced_stall_solve(monkeypatch, newton=False)
     assert res.extra["woodbury_stalls"] > 0
     assert res.status == "inaccurate" and res.extra["stop_reason"] == "ipm stalled"
     assert res.objective - res.duality_gap <= ref.objective * (1 + 1e-7)
