@@ -1,13 +1,14 @@
 """Nonnegative least squares with its optimality conditions checked.
 
 ``scipy.optimize.nnls`` (Lawson-Hanson; reimplemented in SciPy 1.12 and again in 1.15)
-can return a point that is not the minimiser, with a reported residual of zero, on small
-well-conditioned problems (scipy/scipy#25389; reproduced here with SciPy 1.17.1 on a
-6 x 60 cone projection of the test catalogue, whose result violated its cone by 0.65
-where the norm of the projected vector was 0.014). The solvers use NNLS for exact cone
-projections and bound-constrained Newton steps, so every result is checked against the
-KKT conditions of ``min ||A x - b||, x >= 0`` and, where they fail, recomputed by
-bounded-variable least squares (``scipy.optimize.lsq_linear``, ``method="bvls"``).
+can return a point that is not the minimiser, with a wrong residual, on small problems
+(scipy/scipy#25389; met here with SciPy 1.17.1 on a degenerate 6 x 60 cone projection of
+the test catalogue, whose result violated its cone by 0.65 where the norm of the
+projected vector was 0.014; the same problem with ``b`` scaled by 10 was solved right).
+The solvers use NNLS for exact cone projections and bound-constrained Newton steps, so
+``b`` is scaled to unit norm, every result is checked against the KKT conditions of
+``min ||A x - b||, x >= 0`` and, where they fail, recomputed by bounded-variable least
+squares (``scipy.optimize.lsq_linear``, ``method="bvls"``).
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ from harness.solvers.cones import project_cone
 from harness.solvers.nnls import KKT_RTOL, kkt_violation, nnls_checked
 
 # Two cone rows of a 6-dimensional projection met by the relu_al test catalogue (case 4,
-# reduced): SciPy 1.17.1's nnls returns x = [0.00222, 0.00020] with a reported residual
-# below the true one and a KKT violation of 0.39 (scipy/scipy#25389); scaling b by 10
-# gives the right answer
+# reduced; the digits are exact: the failure depends on the last bits): B is orthogonal to
+# both columns to rounding, so x = 0 is the minimiser, but SciPy 1.17.1's nnls returns
+# x = [0.00222, 0.00020] with a reported residual below the true one and a KKT violation
+# of 0.38 (scipy/scipy#25389); B scaled by 10 gives the right answer
 M = np.array(
     [
         [0.9957153901865851, 1.7882879160024885],
@@ -26,12 +27,12 @@ M = np.array(
 )
 B = np.array(
     [
-        0.00436884734699745,
-        -0.00449330832694937,
-        0.0070668291786725,
-        -0.0098857286146161,
-        0.00112219239085745,
-        -0.00380559113144491,
+        0.004368847346997445,
+        -0.004493308326949374,
+        0.007066829178672501,
+        -0.009885728614616096,
+        0.0011221923908574548,
+        -0.003805591131444909,
     ]
 )
 
