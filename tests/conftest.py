@@ -26,6 +26,20 @@ def small_problem(seed: int, n: int = 30, d: int = 3, P: int = 25) -> tuple[Inst
     return inst, ps
 
 
+def restricted_columns(
+    seed: int, n: int, d: int, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A restricted ReLU program for :class:`harness.solvers.ipm.WorkingSetIPM`: Gaussian
+    ``X`` (n, d) and ``y``, ``k`` arrangement patterns of ``X`` as floats and random
+    column signs."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = rng.standard_normal(n)
+    Dc = (X @ rng.standard_normal((d, k)) >= 0).astype(np.float64)
+    sig = np.where(rng.random(k) < 0.5, 1.0, -1.0)
+    return X, y, Dc, sig
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return make_rng(12345)

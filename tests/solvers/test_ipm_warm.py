@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import restricted_columns
 
 from harness import formulations as F
 from harness.instances import gaussian_instance, make_rng
@@ -124,12 +125,7 @@ def test_kkt_refinement_is_skipped_only_where_it_cannot_matter(
     # guard only at gaps above it, and in fewer solves
     import harness.solvers.ipm as ipm
 
-    rng = np.random.default_rng(5)
-    n, d, k = 60, 4, 8
-    X = rng.standard_normal((n, d))
-    y = rng.standard_normal(n)
-    Dc = (X @ rng.standard_normal((d, k)) >= 0).astype(np.float64)
-    sig = np.where(rng.random(k) < 0.5, 1.0, -1.0)
+    X, y, Dc, sig = restricted_columns(5, 60, 4, 8)
     xs = float(np.linalg.norm(X, 2))
 
     def run(rtol: float, guard: float) -> tuple[WorkingSetIPM, list[float]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import restricted_columns
 
 from harness import formulations as F
 from harness.instances import gaussian_instance, make_rng
@@ -56,12 +57,7 @@ def test_ipm_hands_back_at_a_stall_and_resumes_dense(monkeypatch: pytest.MonkeyP
     # the first one (still on Woodbury); resume_dense finishes it with the dense solves
     monkeypatch.setattr(ipm, "STALL_STEP", 2.0)
     monkeypatch.setattr(ipm, "STALL_GAP", 1e-2)
-    rng = np.random.default_rng(1)
-    n, d, k = 12, 3, 10
-    X = rng.standard_normal((n, d))
-    y = rng.standard_normal(n)
-    Dc = (X @ rng.standard_normal((d, k)) >= 0).astype(np.float64)
-    sig = np.where(rng.random(k) < 0.5, 1.0, -1.0)
+    X, y, Dc, sig = restricted_columns(1, 12, 3, 10)
     m = ipm.WorkingSetIPM(X, y, 0.05, Dc, sig, float(np.linalg.norm(X, 2)), None, True)
     assert m.woodbury
     m.stop_on_stall = True
