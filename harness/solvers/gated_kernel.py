@@ -205,10 +205,7 @@ class KernelSystems:
         gram = 0 if self.cache["G"] is not None else n * n * self.d
         S_full: FloatArray | None = None
         if gram + n * n * k + REFINE_ITERS * n * n < 2 * REFINE_ITERS * n * self.d * k:
-            if self.cache["G"] is None:
-                self.cache["G"] = self.X @ self.X.T
-            S_full = self.cache["G"] * ((Ds * ts) @ Ds.T)
-            S_full[np.diag_indices(n)] += 1.0
+            S_full = self._kernel_matrix(theta, support)
         self.refine_routes["columns" if S_full is None else "formed"] += 1
 
         def S(u: FloatArray) -> FloatArray:
@@ -264,12 +261,17 @@ class KernelSystems:
         return feature <= kernel
 
     # -- kernel form: S = I + (X X^T) o (D_s diag(theta_s) D_s^T), n x n -------------------
-    def _kernel(self, theta: FloatArray, support: np.ndarray) -> Factor:
+    def _kernel_matrix(self, theta: FloatArray, support: np.ndarray) -> FloatArray:
+        """``S(theta) = I + (X X^T) o (D_s diag(theta_s) D_s^T)`` (n x n; ``X X^T`` cached)."""
         if self.cache["G"] is None:
             self.cache["G"] = self.X @ self.X.T
         Ds = self.Df[:, support]
-        S = self.cache["G"] * ((Ds * theta[support]) @ Ds.T)
+        S: FloatArray = self.cache["G"] * ((Ds * theta[support]) @ Ds.T)
         S[np.diag_indices(self.n)] += 1.0
+        return S
+
+    def _kernel(self, theta: FloatArray, support: np.ndarray) -> Factor:
+        S = self._kernel_matrix(theta, support)
         # S is symmetric: its transpose is the same matrix in Fortran order, which LAPACK
         # factors in place (a C-ordered array is first copied and transposed, ~40% of
         # the factorisation at n = 500)
