@@ -88,7 +88,7 @@ def project_cone(A: FloatArray, u: FloatArray) -> tuple[FloatArray, FloatArray]:
     try:
         mu = nnls_checked(A.T, -u, maxiter=max(100, 20 * A.shape[0]))
     except RuntimeError:  # pragma: no cover - neither NNLS method converged
-        return u.copy(), np.zeros(A.shape[0])
+        return u.copy(), mu
     out: FloatArray = u + A.T @ mu
     return out, mu
 

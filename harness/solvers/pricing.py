@@ -48,18 +48,19 @@ class DualMultipliers:
     ``lam`` (n, m) and ``h`` (d, m) with ``h_j = X^T ((2 D_j - 1) * lam_j)`` kept in step,
     so the warm bound ``||g_j + h_j||`` of a column at a new residual costs one addition
     instead of a product over its n multipliers (most columns of a large pattern set are
-    settled by their warm bound in the later pricing rounds).
+    settled by their warm bound in the later pricing rounds). ``XT`` is ``X^T``
+    (C-contiguous, e.g. :attr:`harness.solvers.masked.MaskedProducts.XT`; not copied).
     """
 
-    def __init__(self, X: FloatArray, DD: BoolArray, lam: FloatArray | None = None) -> None:
+    def __init__(self, XT: FloatArray, DD: BoolArray, lam: FloatArray | None = None) -> None:
         n, m = DD.shape
-        self.XT = np.ascontiguousarray(X.T)
+        self.XT = XT
         self.DD = DD
         # column-major: the pricing reads and writes whole columns (blocks of them)
         self.lam = np.zeros((n, m), order="F")
         if lam is not None:
             np.maximum(lam, 0.0, out=self.lam)
-        self.h = np.zeros((X.shape[1], m), order="F")
+        self.h = np.zeros((XT.shape[0], m), order="F")
         if lam is not None:
             self._products(np.flatnonzero(self.lam.any(axis=0)))
 

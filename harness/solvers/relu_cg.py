@@ -248,9 +248,9 @@ def solve_relu_cg(
         lam0 = np.concatenate(
             [pad_columns(warm["lam"], n, P, "lam"), pad_columns(warm["mu"], n, P, "mu")], axis=1
         )
-        duals = DualMultipliers(X, DD, lam0)
+        duals = DualMultipliers(ops.XT, DD, lam0)
     else:
-        duals = DualMultipliers(X, DD)
+        duals = DualMultipliers(ops.XT, DD)
     seed_norms = np.zeros(2 * P)
     if "U" in warm and "V" in warm:
         Zw = np.concatenate(

@@ -402,7 +402,7 @@ def test_cached_products_and_single_precision_keep_the_bounds_valid(
     def direct(lam: np.ndarray) -> np.ndarray:
         return X.T @ (S * lam)
 
-    duals = pricing.DualMultipliers(X, D, rng.random((n, m)) - 0.3)
+    duals = pricing.DualMultipliers(ops.XT, D, rng.random((n, m)) - 0.3)
     np.testing.assert_allclose(duals.h, direct(duals.lam), rtol=1e-12, atol=1e-12)
     assert np.all(duals.lam >= 0)
     duals.assign(np.array([3, 9]), rng.random((n, 2)))
