@@ -7,8 +7,8 @@ same run:
     MNIST test images 0-4 (+1) vs 5-9 (-1), the first ``n = 1000`` test images, d = 784
     (pixels / 255, centred), P = 50 Gaussian gates (seed 0), beta = 0.01 beta_max.
 ``synthetic``
-    The README's issue-7 sizes (planted width 5, noise 0.1, pattern seed 1), beta = 0.1
-    beta_max.
+    The issue-7 sizes of benchmarks/README.md (planted width 5, noise 0.1, pattern seed
+    1), beta = 0.1 beta_max.
 ``path``
     10 betas from 0.5 to 0.005 beta_max, warm-started (:func:`harness.solvers.path.solve_path`)
     against the slowest cold solve of the same betas, on the MNIST case and on the

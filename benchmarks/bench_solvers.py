@@ -366,7 +366,7 @@ def _fmt(value: Any, spec: str) -> str:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """The README table: one line per (problem, size, solver)."""
+    """The solver table of benchmarks/README.md: one line per (problem, size, solver)."""
     head = (
         "| problem | n, d, P | solver | runs | median time (s) | time / fast | pyscnn time / "
         "time | objective | gap (own cert.) | gap vs best bound | cone viol. | product time "

@@ -5,7 +5,7 @@ and (5), on an (A1) instance with n = 3d, d in 2..5, P in 5..25). The single-wor
 executes in this process; the two-worker run uses joblib/loky. The loky pool is warmed
 first (its workers import cvxpy once), so the ratio measures steady-state throughput;
 the cold ratio, pool start-up included, is printed too. Nothing is asserted: the numbers
-are printed (and written as JSON with ``--out DIR``) for the README's benchmark section.
+are printed (and written as JSON with ``--out DIR``) for benchmarks/README.md.
 
 Usage: ``python benchmarks/bench_sweep.py [--points 200] [--out results/bench]``.
 """
