@@ -80,7 +80,7 @@ BENCH_PY ?= $(PY)
 
 bench: $(STAMP) ## solver (quick sizes), regimes (small beta, cheap in P, beta path, flooding on/off, all columns vs column generation), cone decomposition, training step and sweep benchmarks -> results/bench/
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes quick --repeats 3 --out results/bench
-	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_relu_regimes.py --sizes quick --out results/bench
+	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_relu_regimes.py --sizes quick --out results/bench
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_gated.py --sizes quick --repeats 3 --out results/bench
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_cone_split.py --sizes quick --out results/bench
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_training.py --sizes quick --out results/bench
@@ -88,7 +88,7 @@ bench: $(STAMP) ## solver (quick sizes), regimes (small beta, cheap in P, beta p
 
 bench-full: $(STAMP) ## the issue-7 sizes incl. (5000,50,500); about 1 h, mostly Clarabel
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_solvers.py --sizes full --repeats 3 --slow-seconds 60 --out results/bench
-	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_relu_regimes.py --sizes full --out results/bench
+	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_relu_regimes.py --sizes full --out results/bench
 	OMP_NUM_THREADS=1 $(BENCH_PY) benchmarks/bench_gated.py --sizes full --repeats 3 --out results/bench
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_cone_split.py --sizes full --out results/bench
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_training.py --sizes full --out results/bench

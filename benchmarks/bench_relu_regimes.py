@@ -8,7 +8,11 @@ Not a test. Five parts, each reported as ratios against a peer measured in the s
     and patterns, at beta in {0.1, 0.02, 0.005} beta_max; also the whole CLI call
     ``harness solve ... --solver fast --json`` (a subprocess: interpreter start and imports
     included). Both objectives are recomputed by :mod:`harness.formulations`; the fast
-    solver's point is exactly cone-feasible and its gap certified (1e-8 relative).
+    solver's point is exactly cone-feasible and its gap certified (1e-8 relative). Where
+    pyscnn imports (``BENCH_PY``, README "Benchmarks"), a second row per beta has its AL
+    solver of (3) on the same gates at its tolerance :data:`PYSCNN_TOL` (uncertified; its
+    weights matched back to our patterns, objective, cone violation and gap against our
+    certified bound reported), CPU times.
 ``cheap_in_P``
     time(P_big) / time(P_small) of the fast ReLU solver at n = 160, d = 40,
     beta = 0.1 beta_max (issue 14: P = 5000 vs 200), and the peak resident memory of the
@@ -63,6 +67,9 @@ from harness.solvers.path import solve_path
 from harness.solvers.registry import solve
 from harness.solvers.relu_cg import solve_relu_cg
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_solvers import _evaluate, _pyscnn_status, _pyscnn_weights, _run_pyscnn
+
 SIZES: dict[str, dict[str, Any]] = {
     "quick": {
         "small_beta": [(500, 20, 100)],
@@ -84,6 +91,8 @@ SMALL_BETAS = (0.1, 0.02, 0.005)
 ALL_COLUMNS_BETAS = (0.1, 0.05, 0.03, 0.02, 0.005)
 PATH_BETAS = tuple(float(b) for b in np.geomspace(0.5, 0.005, 10))
 TOL = 1e-8
+#: pyscnn's own stopping tolerance (as in ``bench_solvers.py``; it has no certificate).
+PYSCNN_TOL = 1e-6
 #: Runs per cell of ``cheap_in_P``; the best wall and CPU times are reported.
 CHEAP_REPEATS = 3
 
@@ -126,14 +135,16 @@ def _cli_time(X: np.ndarray, y: np.ndarray, D: np.ndarray, beta: float) -> float
 
 def bench_small_beta(n: int, d: int, P: int) -> list[dict[str, Any]]:
     X, y, D = _instance(n, d, P)
+    gates = sample_patterns(X, P, make_rng(1)).generators  # the gates of _instance's D
+    pyscnn_missing = _pyscnn_status()
     bmax = F.beta_max(X, y, D)
     rows = []
     for rel in SMALL_BETAS:
         beta = rel * bmax
         print(f"# small_beta n={n} d={d} P={P} beta={rel} beta_max", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = solve("relu", X, y, D, beta, solver="fast", tol=TOL)
-        t_fast = time.perf_counter() - t0
+        t_fast, c_fast = time.perf_counter() - t0, time.process_time() - c0
         t_cli = _cli_time(X, y, D, beta)
         t_ref, obj_ref, st_ref = independent_clarabel(X, y, D, beta)
         rows.append(
@@ -153,7 +164,49 @@ def bench_small_beta(n: int, d: int, P: int) -> list[dict[str, Any]]:
                 f"working set {res.extra.get('working_set')}",
             }
         )
+        if pyscnn_missing is None:
+            rows.append(_pyscnn_row(X, y, D, gates, beta, rel, res, c_fast, f"n={n} d={d} P={P}"))
     return rows
+
+
+def _pyscnn_row(
+    X: np.ndarray,
+    y: np.ndarray,
+    D: np.ndarray,
+    gates: np.ndarray,
+    beta: float,
+    rel: float,
+    res: Any,
+    c_fast: float,
+    size: str,
+) -> dict[str, Any]:
+    """pyscnn's AL on (3), same gates, against the fast solve ``res`` (CPU times)."""
+    c0 = time.process_time()
+    out = _run_pyscnn("relu", X, y, gates, beta, PYSCNN_TOL)
+    c_peer = time.process_time() - c0
+    weights, note = _pyscnn_weights("relu", X, D, out)
+    row: dict[str, Any] = {
+        "part": "small_beta",
+        "case": f"relu {size} beta={rel} beta_max (CPU)",
+        "fast_s": c_fast,
+        "peer": f"pyscnn AL (tol {PYSCNN_TOL:g})",
+        "peer_s": c_peer,
+        "ratio": c_peer / c_fast,
+        "status": res.status,
+        "rel_gap": res.duality_gap / res.objective if res.duality_gap else 0.0,
+    }
+    if note:
+        row["detail"] = f"pyscnn: {note}"
+        return row
+    ev = _evaluate("relu", X, y, D, beta, weights)
+    row["obj_rel_diff"] = (res.objective - ev["objective"]) / ev["objective"]
+    above = (ev["objective"] - res.dual_bound) / ev["objective"]
+    row["detail"] = (
+        f"pyscnn objective {ev['objective']:.10g}, {above:+.1e} relative to our certified "
+        f"lower bound (below it only off the cones), cone violation "
+        f"{ev['cone_violation']:.1e}, its own reported value {out['reported']:.10g}"
+    )
+    return row
 
 
 def bench_cheap_in_p(n: int, d: int, Ps: tuple[int, int]) -> list[dict[str, Any]]:
@@ -365,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{load_start[0]:.1f} at start, {load_end[0]:.1f} at end; "
         f"{time.perf_counter() - t_start:.0f} s in all; CSV: {path}\n"
     )
+    if "small_beta" in parts and _pyscnn_status() is not None:
+        header += f"small_beta without pyscnn rows: {_pyscnn_status()}\n"
     table = markdown_table(rows)
     (args.out / f"regimes_{args.sizes}.md").write_text(header + "\n" + table)
     print(header)
