@@ -165,7 +165,11 @@ def bench_small_beta(n: int, d: int, P: int) -> list[dict[str, Any]]:
             }
         )
         if pyscnn_missing is None:
-            rows.append(_pyscnn_row(X, y, D, gates, beta, rel, res, c_fast, f"n={n} d={d} P={P}"))
+            size = f"n={n} d={d} P={P}"
+            try:
+                rows.append(_pyscnn_row(X, y, D, gates, beta, rel, res, c_fast, size))
+            except Exception as exc:  # a crashing peer is reported, not fatal
+                print(f"# pyscnn failed: {type(exc).__name__}: {exc}", file=sys.stderr)
     return rows
 
 
