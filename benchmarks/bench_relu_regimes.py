@@ -62,7 +62,7 @@ import numpy as np
 from harness import formulations as F
 from harness.atomic import atomic_write_csv
 from harness.instances import Instance, gaussian_instance, make_rng, save_instance
-from harness.patterns import sample_patterns
+from harness.patterns import PatternSet, sample_patterns
 from harness.solvers.path import solve_path
 from harness.solvers.registry import solve
 from harness.solvers.relu_cg import solve_relu_cg
@@ -97,9 +97,20 @@ PYSCNN_TOL = 1e-6
 CHEAP_REPEATS = 3
 
 
-def _instance(n: int, d: int, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _planted(n: int, d: int, P: int) -> tuple[np.ndarray, np.ndarray, PatternSet]:
+    """The regimes' instance (planted width 20, noise 0.1) and its sampled patterns."""
     inst = gaussian_instance(n, d, 0, labels="planted", width=20, noise=0.1)
-    return inst.X, inst.y, sample_patterns(inst.X, P, make_rng(1)).D
+    return inst.X, inst.y, sample_patterns(inst.X, P, make_rng(1))
+
+
+def _rel_gap(res: Any) -> float:
+    """The certified relative gap of a solve record (0 when it has none)."""
+    return float(res.duality_gap / res.objective) if res.duality_gap else 0.0
+
+
+def _instance(n: int, d: int, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    X, y, ps = _planted(n, d, P)
+    return X, y, ps.D
 
 
 def independent_clarabel(
@@ -133,10 +144,9 @@ def _cli_time(X: np.ndarray, y: np.ndarray, D: np.ndarray, beta: float) -> float
         return time.perf_counter() - t0
 
 
-def bench_small_beta(n: int, d: int, P: int) -> list[dict[str, Any]]:
-    X, y, D = _instance(n, d, P)
-    gates = sample_patterns(X, P, make_rng(1)).generators  # the gates of _instance's D
-    pyscnn_missing = _pyscnn_status()
+def bench_small_beta(n: int, d: int, P: int, with_pyscnn: bool) -> list[dict[str, Any]]:
+    X, y, ps = _planted(n, d, P)
+    D = ps.D
     bmax = F.beta_max(X, y, D)
     rows = []
     for rel in SMALL_BETAS:
@@ -158,16 +168,16 @@ def bench_small_beta(n: int, d: int, P: int) -> list[dict[str, Any]]:
                 "ratio": t_ref / t_fast,
                 "ratio_cli": t_ref / t_cli,
                 "status": res.status,
-                "rel_gap": res.duality_gap / res.objective if res.duality_gap else 0.0,
+                "rel_gap": _rel_gap(res),
                 "obj_rel_diff": (res.objective - obj_ref) / obj_ref,
                 "detail": f"peer {st_ref}; n_active {res.n_active}; "
                 f"working set {res.extra.get('working_set')}",
             }
         )
-        if pyscnn_missing is None:
+        if with_pyscnn:
             size = f"n={n} d={d} P={P}"
             try:
-                rows.append(_pyscnn_row(X, y, D, gates, beta, rel, res, c_fast, size))
+                rows.append(_pyscnn_row(X, y, D, ps.generators, beta, rel, res, c_fast, size))
             except Exception as exc:  # a crashing peer is reported, not fatal
                 print(f"# pyscnn failed: {type(exc).__name__}: {exc}", file=sys.stderr)
     return rows
@@ -197,7 +207,7 @@ def _pyscnn_row(
         "peer_s": c_peer,
         "ratio": c_peer / c_fast,
         "status": res.status,
-        "rel_gap": res.duality_gap / res.objective if res.duality_gap else 0.0,
+        "rel_gap": _rel_gap(res),
     }
     if note:
         row["detail"] = f"pyscnn: {note}"
@@ -239,7 +249,7 @@ def bench_cheap_in_p(n: int, d: int, Ps: tuple[int, int]) -> list[dict[str, Any]
                 "peer_s": times[Ps[0]],
                 "ratio": times[P] / times[Ps[0]],
                 "status": res.status,
-                "rel_gap": res.duality_gap / res.objective if res.duality_gap else 0.0,
+                "rel_gap": _rel_gap(res),
                 "detail": f"CPU {cpu[P]:.3g} s (ratio {cpu[P] / cpu[Ps[0]]:.3g} by CPU time); "
                 f"objective {res.objective:.6g}; n_active {res.n_active}; working set "
                 f"{res.extra.get('working_set')}; ipm {res.extra.get('ipm_s', 0):.2f} s, pricing "
@@ -406,8 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     # import by the small_beta rows
     for n, d, Ps in SIZES[args.sizes]["cheap_in_P"] if "cheap_in_P" in parts else []:
         rows.extend(bench_cheap_in_p(n, d, Ps))
+    pyscnn_missing = _pyscnn_status() if "small_beta" in parts else None
     for n, d, P in SIZES[args.sizes]["small_beta"] if "small_beta" in parts else []:
-        rows.extend(bench_small_beta(n, d, P))
+        rows.extend(bench_small_beta(n, d, P, with_pyscnn=pyscnn_missing is None))
     for n, d, P in SIZES[args.sizes]["path"] if "path" in parts else []:
         rows.extend(bench_path(n, d, P))
     for n, d, P in SIZES[args.sizes]["flood"] if "flood" in parts else []:
@@ -424,8 +435,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{load_start[0]:.1f} at start, {load_end[0]:.1f} at end; "
         f"{time.perf_counter() - t_start:.0f} s in all; CSV: {path}\n"
     )
-    if "small_beta" in parts and _pyscnn_status() is not None:
-        header += f"small_beta without pyscnn rows: {_pyscnn_status()}\n"
+    if pyscnn_missing is not None:
+        header += f"small_beta without pyscnn rows: {pyscnn_missing}\n"
     table = markdown_table(rows)
     (args.out / f"regimes_{args.sizes}.md").write_text(header + "\n" + table)
     print(header)
